@@ -1,0 +1,1 @@
+"""newswire: flows."""

@@ -257,3 +257,15 @@ class RunSummary:
     @property
     def china_japan(self) -> int:
         return sum(s.china_japan for s in self.sources)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedResult:
+    """What one night's fetch of a feed means for its source's stored state."""
+
+    source: str
+    status: str  # "ok" | "unchanged" | "failed"
+    etag: str | None = None
+    last_modified: str | None = None
+    moved_to: str | None = None
+    detail: str = ""

@@ -269,3 +269,87 @@ class FeedResult:
     last_modified: str | None = None
     moved_to: str | None = None
     detail: str = ""
+
+
+# ---------------------------------------------------------------- the morning brief
+
+
+@dataclass(frozen=True, slots=True)
+class StoryCopy:
+    """A syndicated copy of a story (an article whose duplicate_of is the story)."""
+
+    source: str
+    url: str
+    title: str
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BriefStory:
+    """One China–Japan story of a brief's window, with its syndicated copies."""
+
+    article_id: str
+    url: str
+    title: str
+    source: str
+    published_at: datetime | None
+    score: float
+    topics: tuple[str, ...]
+    evidence: tuple[str, ...]
+    copies: tuple[StoryCopy, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TopicDay:
+    """One row of the topic_trends view: stories about a topic on a day."""
+
+    day: date
+    topic: str
+    stories: int
+    avg_7d: float
+
+
+@dataclass(frozen=True, slots=True)
+class SourceShare:
+    """One row of the source_share view: how much of the coverage a source carries."""
+
+    source: str
+    stories: int
+    articles: int
+    share: float  # of all China–Japan stories in the period, 0..1
+    rate: float  # of this source's own articles, 0..1
+
+
+@dataclass(frozen=True, slots=True)
+class SourceTrouble:
+    """A source whose fetches failed in a brief's window."""
+
+    source: str
+    failures: int
+    last_outcome: str
+    last_detail: str
+    failure_streak: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunHealth:
+    """How the runs of a brief's window went."""
+
+    runs: int = 0
+    runs_failed: int = 0
+    articles_new: int = 0
+    articles_lost: int = 0
+    lost_by_reason: tuple[tuple[str, int], ...] = ()
+    failing_sources: tuple[SourceTrouble, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BriefData:
+    """Everything the morning brief shows, read from the warehouse in one go."""
+
+    since: datetime
+    until: datetime
+    stories: tuple[BriefStory, ...] = ()
+    trends: tuple[TopicDay, ...] = ()
+    shares: tuple[SourceShare, ...] = ()
+    health: RunHealth = field(default_factory=RunHealth)

@@ -1,0 +1,450 @@
+"""Tag stories whose subject is the relationship between China and Japan.
+
+Co-mention is not enough: market round-ups, company results and lists of G20
+members name both countries without being about them. The tagger reads the
+structure of a story instead:
+
+1. Split title and body into sentences (English `.!?`, CJK `。！？；`, line breaks;
+   over-long runs without punctuation are cut into windows).
+2. Match the lexicon from `seeds/tagger/` (aliases of each country in English,
+   Chinese and Japanese, bilateral terms, topic cues, negative contexts) in one
+   pass per script.
+3. Classify each sentence: does it name both countries (or a bilateral term such
+   as "China-Japan", 日中関係, or the Senkaku/Diaoyu islands)? Does it carry a
+   relational cue (talks, protest, exports to, coast guard)? Is it a list
+   (two or more third countries) or a market, results, sports or weather line?
+4. Turn a handful of structural features (relational sentences, their share of
+   the story, the less-mentioned country's share, title and lead, list and
+   negative contexts, third-country share) into a logistic score whose weights
+   live in `seeds/tagger/weights.csv`. `relevant` is `score >= RELEVANCE_THRESHOLD`.
+5. Topics come from topic cues weighted by how close they sit to the pair;
+   evidence is the (up to) three sentences that scored highest.
+
+Bounded work: only the first `MAX_TEXT_CHARS` characters of the body and the first
+`MAX_SENTENCES` sentences are read, so a 1 MB page costs what a long article costs.
+
+    >>> t = tag_article("Xi and Takaichi meet", "China's Xi Jinping met Japan's Prime Minister.")
+    >>> t.relevant, t.topics
+    (True, ('diplomacy',))
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from tasks._tag_lexicon import Lexicon, lexicon, seed_digest
+from tasks.records import Tag
+
+__all__ = [
+    "FEATURES",
+    "MAX_SENTENCES",
+    "MAX_TEXT_CHARS",
+    "RELEVANCE_THRESHOLD",
+    "TAGGER_VERSION",
+    "TOPICS",
+    "Analysis",
+    "analyse_article",
+    "tag_article",
+    "tag_many",
+]
+
+TOPICS: tuple[str, ...] = (
+    "diplomacy",
+    "trade_economy",
+    "security_military",
+    "territorial",
+    "history",
+    "technology_export_controls",
+    "people_tourism",
+)
+RULES_VERSION = "cj-2.0"
+TAGGER_VERSION: str = f"{RULES_VERSION}+{seed_digest()}"
+RELEVANCE_THRESHOLD: float = 0.5
+
+MAX_TEXT_CHARS = 20_000
+MAX_TITLE_CHARS = 400
+MAX_SENTENCES = 300
+MAX_SENTENCE_CHARS = 600
+EVIDENCE_SENTENCES = 3
+EVIDENCE_CHARS = 300
+LEAD_SENTENCES = 3
+
+FEATURES: tuple[str, ...] = (
+    "relational",  # log(1 + sentences naming the pair with a relational cue, not lists)
+    "relational_share",  # those sentences / all sentences
+    "minority_share",  # sentences naming the less-mentioned country / all sentences
+    "title",  # the title names the pair outside a list or market context
+    "lead",  # a relational sentence among the first three
+    "explicit",  # log(1 + bilateral terms and Senkaku/Diaoyu mentions)
+    "listed",  # log(1 + sentences naming both only inside a list or negative context)
+    "negative_share",  # sentences in a market/results/sports/weather/list context / all
+    "third_share",  # sentences naming a third country / all sentences
+)
+
+# Topic assignment: a cue counts fully in a relational sentence, less elsewhere.
+_TOPIC_MIN = 2.0
+_TOPIC_FRACTION = 0.3
+_LIST_OTHERS = 2
+_NEG_CONTEXT = 1.0
+_REL_CUE = 1.0
+
+# Characters that may end a sentence; each candidate is checked in `split_sentences`.
+_ENDERS = re.compile(r"[.!?\n\u3002\uff01\uff1f\uff1b]")
+_CJK_ENDERS = frozenset("\u3002\uff01\uff1f\uff1b")
+_CLOSERS = frozenset("\"')]\u201d\u2019\u300d\u300f\uff09")
+_OPENERS = frozenset("\"'([\u201c\u2018\u300c")
+_ABBREVIATIONS = frozenset({"U.S", "U.K", "Mr", "Ms", "Mrs", "Dr", "St", "No", "Gen", "Lt", "Jr",
+                            "Inc", "Co", "Corp", "Ltd", "vs", "Jan", "Feb", "Aug", "Sept", "Oct",
+                            "Nov", "Dec", "a.m", "p.m"})
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
+
+
+@dataclass(slots=True)
+class _Hits:
+    """What one sentence matched, and (after `classify`) what kind of sentence it is."""
+
+    china: int = 0
+    japan: int = 0
+    pair: int = 0
+    anchor: int = 0
+    cue: float = 0.0
+    neg: float = 0.0
+    others: set[str] = field(default_factory=set)
+    topics: dict[str, float] = field(default_factory=dict)
+    first: int = -1  # offset of the first country/pair match inside the sentence
+    names_china: bool = False
+    names_japan: bool = False
+    pairish: bool = False  # names both (or a bilateral term / the disputed islands)
+    listy: bool = False  # a list of countries, or a market/results/sports/weather line
+    relational: bool = False  # names both, with a relational cue, outside a list
+
+    def classify(self) -> None:
+        explicit = self.pair > 0 or self.anchor > 0
+        self.names_china = self.china > 0 or explicit
+        self.names_japan = self.japan > 0 or explicit
+        self.pairish = self.names_china and self.names_japan
+        self.listy = not explicit and (len(self.others) >= _LIST_OTHERS or self.neg >= _NEG_CONTEXT)
+        self.relational = (
+            self.pairish and not self.listy and (explicit or self.cue >= _REL_CUE)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """Everything the tagger derived from one article (for the tag, the bench and debugging)."""
+
+    features: dict[str, float]
+    score: float
+    topics: tuple[str, ...]
+    topic_scores: dict[str, float]
+    evidence: tuple[str, ...]
+    sentences: int
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans of `text` (at most MAX_SENTENCES), handling CJK punctuation.
+
+    A sentence ends at a line break; at 。！？； (spaces optional); or at .!? followed
+    by whitespace and an upper-case letter, digit or CJK character, unless the dot
+    ends a known abbreviation (U.S., Mr.). Runs longer than MAX_SENTENCE_CHARS
+    (text without punctuation) are cut into windows.
+    """
+    spans: list[tuple[int, int]] = []
+    n = len(text)
+    start = 0
+    for m in _ENDERS.finditer(text):
+        pos = m.start()
+        if pos < start:
+            continue
+        ch = text[pos]
+        end = pos + 1
+        while end < n and text[end] in _CLOSERS:
+            end += 1
+        nxt = end
+        if ch == "\n":
+            end = pos
+        elif ch not in _CJK_ENDERS:
+            if nxt >= n or not text[nxt].isspace():
+                continue
+            while nxt < n and text[nxt].isspace():
+                nxt += 1
+            if nxt < n:
+                first = text[nxt + 1] if text[nxt] in _OPENERS and nxt + 1 < n else text[nxt]
+                if not (first.isupper() or first.isdigit() or _CJK.match(first)):
+                    continue
+            if ch == "." and _is_abbreviation(text, pos):
+                continue
+        while nxt < n and text[nxt].isspace():
+            nxt += 1
+        if end > start:
+            _add_span(text, start, end, spans)
+            if len(spans) >= MAX_SENTENCES:
+                return spans[:MAX_SENTENCES]
+        start = nxt
+    if start < n:
+        _add_span(text, start, n, spans)
+    return spans[:MAX_SENTENCES]
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    word_start = max(text.rfind(" ", max(0, dot - 6), dot), text.rfind("\n", max(0, dot - 6), dot))
+    return text[word_start + 1 : dot] in _ABBREVIATIONS
+
+
+def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    while end - start > MAX_SENTENCE_CHARS:
+        cut = text.rfind(" ", start + MAX_SENTENCE_CHARS // 2, start + MAX_SENTENCE_CHARS)
+        if cut <= start:
+            cut = start + MAX_SENTENCE_CHARS // 2
+        spans.append((start, cut))
+        start = cut
+    if text[start:end].strip():
+        spans.append((start, end))
+
+
+def _lowered(text: str) -> str:
+    low = text.lower()
+    if len(low) != len(text):  # a few characters (e.g. U+0130) lower to two
+        low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    return low
+
+
+def _scan(lex: Lexicon, text: str, starts: list[int], hits: dict[int, _Hits]) -> None:
+    """Match every lexicon term in `text` and file it under its sentence."""
+    low = _lowered(text)
+    matchers = [lex.latin]
+    if lex.cjk is not None and _CJK.search(text):
+        matchers.append(lex.cjk)
+    lookup = lex.lookup
+    cased = lex.cased
+    for pattern in matchers:
+        for m in pattern.finditer(low):
+            key = m.group()
+            if key in cased:
+                key = text[m.start() : m.end()]
+            e = lookup(key)
+            if e is None:
+                continue
+            pos = m.start()
+            idx = bisect_right(starts, pos) - 1
+            h = hits.get(idx)
+            if h is None:
+                h = hits[idx] = _Hits()
+            if e.cue:
+                h.cue += e.cue
+                for topic, weight in e.topics:
+                    h.topics[topic] = h.topics.get(topic, 0.0) + weight
+            if e.neg:
+                h.neg += e.neg
+            if e.others:
+                h.others.update(e.others)
+            if e.china or e.japan or e.pair or e.anchor:
+                h.china += e.china
+                h.japan += e.japan
+                h.pair += e.pair
+                h.anchor += e.anchor
+                rel = pos - starts[idx]
+                if h.first < 0 or rel < h.first:
+                    h.first = rel
+
+
+def _features(
+    title_hits: _Hits | None, hits: dict[int, _Hits], n_sentences: int
+) -> dict[str, float]:
+    n = max(n_sentences, 1)
+    relational = listed = neg = third = china = japan = explicit = 0
+    lead = 0.0
+    for idx, h in hits.items():
+        if h.names_china:
+            china += 1
+        if h.names_japan:
+            japan += 1
+        explicit += h.pair + h.anchor
+        if h.others:
+            third += 1
+        if h.relational:
+            relational += 1
+            if idx < LEAD_SENTENCES:
+                lead = 1.0
+        elif h.pairish:
+            listed += 1
+        if h.listy and (h.neg >= _NEG_CONTEXT or h.pairish):
+            neg += 1
+    title = 0.0
+    if title_hits is not None:
+        explicit += title_hits.pair + title_hits.anchor
+        if title_hits.pairish and not title_hits.listy:
+            title = 1.0
+    return {
+        "relational": math.log1p(relational),
+        "relational_share": relational / n,
+        "minority_share": min(china, japan) / n,
+        "title": title,
+        "lead": lead,
+        "explicit": math.log1p(explicit),
+        "listed": math.log1p(listed),
+        "negative_share": neg / n,
+        "third_share": third / n,
+    }
+
+
+def _score(weights: dict[str, float], features: dict[str, float]) -> float:
+    z = weights.get("intercept", 0.0)
+    for name, value in features.items():
+        z += weights.get(name, 0.0) * value
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+def _sentence_weight(h: _Hits) -> float:
+    if h.relational:
+        return 1.0
+    if h.pairish:
+        return 0.25
+    if h.names_china or h.names_japan:
+        return 0.5
+    return 0.25
+
+
+def _topics(title_hits: _Hits | None, hits: dict[int, _Hits]) -> dict[str, float]:
+    scores: dict[str, float] = {}
+    for h in hits.values():
+        if not h.topics:
+            continue
+        w = _sentence_weight(h)
+        for topic, value in h.topics.items():
+            scores[topic] = scores.get(topic, 0.0) + w * value
+    if title_hits is not None and title_hits.topics:
+        w = 1.5 if (title_hits.names_china or title_hits.names_japan) else 0.5
+        for topic, value in title_hits.topics.items():
+            scores[topic] = scores.get(topic, 0.0) + w * value
+    return scores
+
+
+def _pick_topics(scores: dict[str, float]) -> tuple[str, ...]:
+    if not scores:
+        return ()
+    top = max(scores.values())
+    floor = max(_TOPIC_MIN, _TOPIC_FRACTION * top)
+    chosen = {t for t, s in scores.items() if s >= floor}
+    if not chosen:
+        chosen = {max(scores, key=lambda t: scores[t])}
+    return tuple(t for t in TOPICS if t in chosen)
+
+
+def _evidence_rank(h: _Hits) -> float:
+    if h.first < 0:
+        return -1.0
+    base = 3.0 if h.relational else 1.5 if h.pairish and not h.listy else 1.0
+    return base + 0.3 * min(h.cue, 5.0) - (1.0 if h.listy else 0.0)
+
+
+def _trim(sentence: str, first: int) -> str:
+    """The sentence, or a window of it (marked with …) that holds its first matched term."""
+    stripped = sentence.lstrip()
+    first = max(0, first - (len(sentence) - len(stripped)))
+    sentence = stripped.rstrip()
+    if len(sentence) <= EVIDENCE_CHARS:
+        return sentence
+    width = EVIDENCE_CHARS - 2
+    start = 0
+    if first > width - 60:
+        start = min(first - 60, len(sentence) - width)
+        space = sentence.find(" ", start, first)
+        if space != -1:
+            start = space + 1
+    window = sentence[start : start + width]
+    if start + width < len(sentence):
+        space = window.rfind(" ")
+        if space > width // 2:
+            window = window[:space]
+        window += "…"
+    if start > 0:
+        window = "…" + window
+    return window
+
+
+def _evidence(
+    body: str, spans: list[tuple[int, int]], hits: dict[int, _Hits], title: str,
+    title_hits: _Hits | None,
+) -> tuple[str, ...]:
+    ranked = sorted(
+        ((rank, idx) for idx, h in hits.items() if (rank := _evidence_rank(h)) > 0),
+        key=lambda x: (-x[0], x[1]),
+    )[:EVIDENCE_SENTENCES]
+    if not ranked:
+        if title_hits is not None and title_hits.first >= 0:
+            return (_trim(title, title_hits.first),)
+        return ()
+    out = []
+    for _, idx in sorted(ranked, key=lambda x: x[1]):
+        start, end = spans[idx]
+        out.append(_trim(body[start:end], hits[idx].first))
+    return tuple(out)
+
+
+def analyse_article(title: str, text: str) -> Analysis:
+    """Run the tagger and return its features, score, topics and evidence.
+
+    Args:
+        title: The headline (may be empty).
+        text: The article body (may be empty; only the first MAX_TEXT_CHARS are read).
+
+    Returns:
+        The full analysis; `tag_article` keeps the parts that go to the warehouse.
+    """
+    lex = lexicon()
+    title = (title or "")[:MAX_TITLE_CHARS]
+    body = (text or "")[:MAX_TEXT_CHARS]
+    spans = split_sentences(body)
+    starts = [s for s, _ in spans]
+    hits: dict[int, _Hits] = {}
+    if spans:
+        scan_end = spans[-1][1]
+        _scan(lex, body[:scan_end], starts, hits)
+        for h in hits.values():
+            h.classify()
+    title_hits: _Hits | None = None
+    if title.strip():
+        t: dict[int, _Hits] = {}
+        _scan(lex, title, [0], t)
+        title_hits = t.get(0)
+        if title_hits is not None:
+            title_hits.classify()
+    features = _features(title_hits, hits, len(spans))
+    score = _score(lex.weights, features)
+    topic_scores = _topics(title_hits, hits)
+    topics = _pick_topics(topic_scores) if score >= RELEVANCE_THRESHOLD else ()
+    evidence = _evidence(body, spans, hits, title, title_hits)
+    return Analysis(features, score, topics, topic_scores, evidence, len(spans))
+
+
+def tag_article(title: str, text: str) -> Tag:
+    """Decide whether one article is about China-Japan relations.
+
+    Args:
+        title: The headline (may be empty).
+        text: The article body (may be empty).
+
+    Returns:
+        A Tag: `relevant` (score >= RELEVANCE_THRESHOLD), `score` in [0, 1],
+        `topics` (a subset of TOPICS, empty when not relevant), up to three
+        `evidence` sentences, and TAGGER_VERSION.
+    """
+    a = analyse_article(title, text)
+    score = round(a.score, 4)
+    return Tag(
+        relevant=score >= RELEVANCE_THRESHOLD,
+        score=score,
+        topics=a.topics,
+        evidence=a.evidence,
+        version=TAGGER_VERSION,
+    )
+
+
+def tag_many(items: Sequence[tuple[str, str]]) -> list[Tag]:
+    """Tag a batch of (title, text) pairs, in order."""
+    return [tag_article(title, text) for title, text in items]

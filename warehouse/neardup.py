@@ -1,0 +1,94 @@
+"""Near-duplicate linking rules: which earlier article a new one is a copy of.
+
+Fingerprints are 64-bit simhashes. Two articles are near-duplicates when their
+fingerprints differ in at most `MAX_DISTANCE` bits and their lengths are within
+`MIN_LENGTH_RATIO` of each other. The warehouse stores each fingerprint as a
+signed BIGINT plus four 16-bit bands; with at most 3 differing bits, at least
+one of the four bands is equal, so candidates come from band equality.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+MAX_DISTANCE = 3
+MIN_LENGTH_RATIO = 0.8
+BANDS = 4
+BAND_BITS = 16
+
+_U64 = 1 << 64
+_I64_MAX = (1 << 63) - 1
+
+
+def to_signed(fingerprint: int | None) -> int | None:
+    """A 64-bit fingerprint (unsigned or signed) as the signed value a BIGINT holds."""
+    if fingerprint is None:
+        return None
+    if not -(1 << 63) <= fingerprint < _U64:
+        raise ValueError(f"fingerprint {fingerprint} does not fit in 64 bits")
+    return fingerprint - _U64 if fingerprint > _I64_MAX else fingerprint
+
+
+def bands(fingerprint: int) -> tuple[int, ...]:
+    """The four 16-bit bands of a fingerprint, lowest first (as stored in fp_band_0..3)."""
+    unsigned = fingerprint % _U64
+    mask = (1 << BAND_BITS) - 1
+    return tuple((unsigned >> (BAND_BITS * i)) & mask for i in range(BANDS))
+
+
+def distance(a: int, b: int) -> int:
+    """Hamming distance between two 64-bit fingerprints."""
+    return ((a ^ b) % _U64).bit_count()
+
+
+def check_distance(max_distance: int) -> int:
+    """Band lookup finds every pair only up to BANDS - 1 differing bits."""
+    if not 0 <= max_distance <= BANDS - 1:
+        raise ValueError(f"near-duplicate distance must be within 0..{BANDS - 1}, "
+                         f"got {max_distance}")
+    return max_distance
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """An earlier stored article whose fingerprint is close to the subject's."""
+
+    id: str
+    candidate: str
+    candidate_root: str | None
+    candidate_seen_at: datetime
+    distance: int
+
+
+def resolve_roots(
+    ids: Sequence[str], seen_at: Mapping[str, datetime], matches: Sequence[Match]
+) -> dict[str, str]:
+    """Map each subject that has a match to the root article of its story.
+
+    The earliest-seen match wins (then the closest, then the smallest id). When that
+    match is itself a subject (an earlier article of the same batch), its own root
+    is used, so every copy points at the first article of the story.
+    """
+    subjects = set(ids)
+    best: dict[str, Match] = {}
+    for m in matches:
+        current = best.get(m.id)
+        key = (m.candidate_seen_at, m.distance, m.candidate)
+        if current is None or key < (current.candidate_seen_at, current.distance,
+                                     current.candidate):
+            best[m.id] = m
+    roots: dict[str, str] = {}
+    for subject in sorted(subjects, key=lambda i: (i not in seen_at, seen_at.get(i), i)):
+        chosen = best.get(subject)
+        if chosen is None:
+            continue
+        if chosen.candidate in subjects:
+            root_of_candidate = roots.get(chosen.candidate)
+        else:
+            root_of_candidate = chosen.candidate_root
+        root = root_of_candidate or chosen.candidate
+        if root != subject:
+            roots[subject] = root
+    return roots

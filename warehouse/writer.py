@@ -1,0 +1,841 @@
+"""The single writer: one process, one live file, one transaction per batch.
+
+    with Warehouse.open(Path("data/newswire.duckdb"), run_id=run_id, on_wait=log.warning) as wh:
+        wh.sync_sources(sources, seed_hash)
+        wh.start_run(run_id, "nightly-ingest", params)
+        wh.load_batch(batch)            # one transaction; published at most every 20 s
+        wh.finish_run(run_id, summary)  # the runs row is completed last
+    # on exit: the final snapshot is published and the lock released
+
+`Warehouse.open` takes the writers' lock (waiting for another run if needed),
+bootstraps the live file from the published snapshot when there is no live file,
+applies migrations and recreates the views. See `warehouse.snapshot` for the files.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict
+from datetime import UTC, date, datetime
+from pathlib import Path
+from types import TracebackType
+
+import duckdb
+import pyarrow as pa
+
+from tasks.errors import SchemaTooNewError, WarehouseError
+from tasks.records import (
+    Article,
+    ArticleTag,
+    FeedResult,
+    FeedState,
+    FetchLogEntry,
+    LoadBatch,
+    RunSummary,
+    Source,
+    StoredPage,
+)
+from warehouse import neardup
+from warehouse.records import LoadResult, StoredArticle
+from warehouse.schema import create_views, migrate
+from warehouse.snapshot import (
+    WriterLock,
+    live_path,
+    remove_stale_temps,
+    replace_with_copy,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PUBLISH_EVERY_S = 20.0
+WRITER_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+FEED_STATUSES = ("ok", "unchanged", "failed")
+RUN_END_STATUSES = ("completed", "failed")
+
+
+class Warehouse:
+    """The single writer of one warehouse; build it with `Warehouse.open()`."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        run_id: str,
+        con: duckdb.DuckDBPyConnection,
+        lock: WriterLock,
+        publish_every_s: float,
+        max_distance: int = neardup.MAX_DISTANCE,
+    ) -> None:
+        self.path = path
+        self.live = live_path(path)
+        self.run_id = run_id
+        self.publish_every_s = publish_every_s
+        self.max_distance = neardup.check_distance(max_distance)
+        self._con: duckdb.DuckDBPyConnection | None = con
+        self._lock = lock
+        self._dirty = True
+        self._last_publish = float("-inf")
+
+    # ------------------------------------------------------------------ open / close
+    @classmethod
+    def open(
+        cls,
+        path: Path,
+        *,
+        run_id: str,
+        on_wait: Callable[[str], None] | None = None,
+        wait_timeout_s: float | None = None,
+        publish_every_s: float = DEFAULT_PUBLISH_EVERY_S,
+    ) -> Warehouse:
+        """Become the writer of the warehouse published at `path`.
+
+        Args:
+            path: The published snapshot analysts open (e.g. data/newswire.duckdb).
+            run_id: The run that writes; recorded in the lock file and in loaded rows.
+            on_wait: Called with one line ("warehouse busy: run … is writing since …;
+                waiting") when another run holds the warehouse, then every 30 s.
+            wait_timeout_s: Give up waiting after this long (None: wait for ever).
+            publish_every_s: Least time between two published snapshots during a run.
+
+        Raises:
+            WarehouseError: the wait timed out, or the file cannot be opened or migrated.
+            SchemaTooNewError: the file was written by a newer newswire.
+        """
+        path = Path(path)
+        lock = WriterLock(path, run_id=run_id, on_wait=on_wait, wait_timeout_s=wait_timeout_s)
+        lock.acquire()
+        try:
+            con, bootstrapped, applied = _open_live(path)
+            warehouse = cls(path, run_id=run_id, con=con, lock=lock,
+                            publish_every_s=publish_every_s)
+            warehouse._close_interrupted_runs()
+            if applied or bootstrapped or not path.exists():
+                warehouse.publish(force=True)
+        except BaseException:
+            lock.release()
+            raise
+        return warehouse
+
+    def close(self) -> None:
+        """Publish what changed, close the live file and release the lock (idempotent)."""
+        if self._con is None:
+            return
+        try:
+            if self._dirty or not self.path.exists():
+                self.publish(force=True)
+        finally:
+            con, self._con = self._con, None
+            try:
+                con.close()
+            finally:
+                self._lock.release()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            raise WarehouseError(f"warehouse {self.path} is closed")
+        return self._con
+
+    # ------------------------------------------------------------------ publishing
+    def publish(self, force: bool = False) -> bool:
+        """Copy the live file onto the published path, atomically.
+
+        Without `force`, only when something changed and the last publication is at
+        least `publish_every_s` old. Returns whether a new snapshot was published.
+        """
+        if not force:
+            if not self._dirty:
+                return False
+            if time.monotonic() - self._last_publish < self.publish_every_s:
+                return False
+        started = time.perf_counter()
+        try:
+            self.con.execute("checkpoint")
+            replace_with_copy(self.live, self.path)
+        except (duckdb.Error, OSError) as exc:
+            raise WarehouseError(f"cannot publish {self.path}: {_first_line(exc)}") from exc
+        self._dirty = False
+        self._last_publish = time.monotonic()
+        logger.info("warehouse %s: published %.1f MB in %.0f ms", self.path,
+                    self.path.stat().st_size / 1e6, (time.perf_counter() - started) * 1000)
+        return True
+
+    # ------------------------------------------------------------------ sources
+    def sync_sources(self, sources: Sequence[Source], seed_hash: str) -> None:
+        """Load the feeds file dbt-seed style.
+
+        Sources are upserted by name (url, language, region, seed_hash) and keep their
+        fetch state; when a source's url changes in the file, its moved-to url and
+        validators are dropped. Names no longer in the file are marked inactive and kept.
+        """
+        unique = list({s.name: s for s in reversed(sources)}.values())[::-1]
+        table = pa.table({
+            "name": pa.array([s.name for s in unique], pa.string()),
+            "url": pa.array([s.url for s in unique], pa.string()),
+            "language": pa.array([s.language for s in unique], pa.string()),
+            "region": pa.array([s.region for s in unique], pa.string()),
+        })
+        now = datetime.now(UTC)
+        with self._transaction("sync sources"), self._registered("seed_sources", table):
+            self.con.execute(
+                """
+                insert into sources (name, url, language, region, seed_hash, active,
+                                     failure_streak, loaded_at, run_id)
+                select name, url, language, region, ?, true, 0, ?, ? from seed_sources
+                on conflict (name) do update set
+                    current_url = case when sources.url = excluded.url
+                                       then sources.current_url end,
+                    etag = case when sources.url = excluded.url then sources.etag end,
+                    last_modified = case when sources.url = excluded.url
+                                         then sources.last_modified end,
+                    url = excluded.url,
+                    language = excluded.language,
+                    region = excluded.region,
+                    seed_hash = excluded.seed_hash,
+                    active = true,
+                    loaded_at = excluded.loaded_at,
+                    run_id = excluded.run_id
+                """,
+                [seed_hash, now, self.run_id],
+            )
+            self.con.execute(
+                """
+                update sources set active = false, loaded_at = ?, run_id = ?
+                where active and name not in (select name from seed_sources)
+                """,
+                [now, self.run_id],
+            )
+        self._changed()
+
+    def feed_states(self) -> dict[str, FeedState]:
+        """Validators for a conditional GET, by source name (active sources)."""
+        rows = self.con.execute(
+            "select name, etag, last_modified from sources where active order by name"
+        ).fetchall()
+        return {name: FeedState(etag=etag, last_modified=lm) for name, etag, lm in rows}
+
+    def current_urls(self) -> dict[str, str]:
+        """The url to fetch for each active source: where it moved to for good, or its own."""
+        rows = self.con.execute(
+            "select name, coalesce(current_url, url) from sources where active order by name"
+        ).fetchall()
+        return {name: url for name, url in rows}
+
+    def save_feed_results(self, results: Sequence[FeedResult]) -> None:
+        """Record one run's feed outcomes in `sources`.
+
+        etag/last_modified change only on 'ok'; last_success_at on 'ok' and
+        'unchanged'; failure_streak grows on 'failed' and resets otherwise;
+        current_url follows a permanent redirect.
+        """
+        for r in results:
+            if r.status not in FEED_STATUSES:
+                raise WarehouseError(f"feed result for {r.source}: unknown status {r.status!r}")
+        unique = list({r.source: r for r in results}.values())
+        table = pa.table({
+            "source": pa.array([r.source for r in unique], pa.string()),
+            "status": pa.array([r.status for r in unique], pa.string()),
+            "etag": pa.array([r.etag for r in unique], pa.string()),
+            "last_modified": pa.array([r.last_modified for r in unique], pa.string()),
+            "moved_to": pa.array([r.moved_to for r in unique], pa.string()),
+            "detail": pa.array([r.detail or None for r in unique], pa.string()),
+        })
+        now = datetime.now(UTC)
+        with self._transaction("save feed results"), self._registered("feed_results", table):
+            self.con.execute(
+                """
+                update sources set
+                    last_status = r.status,
+                    last_detail = r.detail,
+                    last_attempt_at = ?,
+                    etag = case when r.status = 'ok' then r.etag else sources.etag end,
+                    last_modified = case when r.status = 'ok' then r.last_modified
+                                         else sources.last_modified end,
+                    last_success_at = case when r.status in ('ok', 'unchanged') then ?
+                                           else sources.last_success_at end,
+                    failure_streak = case when r.status = 'failed'
+                                          then sources.failure_streak + 1 else 0 end,
+                    current_url = coalesce(r.moved_to, sources.current_url),
+                    run_id = ?
+                from feed_results as r
+                where sources.name = r.source
+                """,
+                [now, now, self.run_id],
+            )
+        self._changed()
+
+    # ------------------------------------------------------------------ articles
+    def unseen(self, canonical_urls: Sequence[str]) -> list[str]:
+        """The urls not stored yet, in input order, without repeats."""
+        ordered = list(dict.fromkeys(canonical_urls))
+        if not ordered:
+            return []
+        rows = self.con.execute(
+            """
+            select u.url
+            from unnest(?::varchar[]) with ordinality as u(url, pos)
+            anti join articles as a on a.canonical_url = u.url
+            order by u.pos
+            """,
+            [ordered],
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def load_batch(self, batch: LoadBatch) -> LoadResult:
+        """Write one batch in one transaction, then maybe publish.
+
+        Articles already stored are skipped (the first load wins), pages follow their
+        article, tags are upserted on (article_id, tagger_version), fetch_log rows are
+        appended once (loading the same batch again adds nothing). New articles are
+        linked to an earlier near-duplicate.
+
+        Raises:
+            WarehouseError: the transaction failed and was rolled back.
+        """
+        if not (batch.articles or batch.pages or batch.tags or batch.fetch_log):
+            return LoadResult(0, 0, 0, 0)
+        now = datetime.now(UTC)
+        with self._transaction("load batch"):
+            inserted = self._insert_articles(batch.articles, batch.run_id, now)
+            linked = self._link_duplicates(inserted)
+            self._insert_pages(batch.pages, batch.run_id)
+            tags = self._upsert_tags(batch.tags, batch.run_id, now)
+            logged = self._append_fetch_log(batch.fetch_log, batch.run_id)
+        self._changed()
+        self.publish()
+        return LoadResult(len(inserted), linked, tags, logged)
+
+    def _insert_articles(
+        self, articles: Sequence[Article], run_id: str, now: datetime
+    ) -> list[str]:
+        unique = list({a.id: a for a in reversed(articles)}.values())[::-1]
+        if not unique:
+            return []
+        table = pa.table({
+            "id": pa.array([a.id for a in unique], pa.string()),
+            "url": pa.array([a.url for a in unique], pa.string()),
+            "canonical_url": pa.array([a.canonical_url for a in unique], pa.string()),
+            "source": pa.array([a.source for a in unique], pa.string()),
+            "title": pa.array([a.title for a in unique], pa.string()),
+            "author": pa.array([a.author for a in unique], pa.string()),
+            "published_at": _timestamps([a.published_at for a in unique]),
+            "language": pa.array([a.language for a in unique], pa.string()),
+            "text": pa.array([a.text for a in unique], pa.string()),
+            "word_count": pa.array([a.word_count for a in unique], pa.int32()),
+            "body_origin": pa.array([a.body_origin for a in unique], pa.string()),
+            "fingerprint": pa.array([neardup.to_signed(a.fingerprint) for a in unique],
+                                    pa.int64()),
+        })
+        with self._registered("batch_articles", table):
+            rows = self.con.execute(
+                """
+                insert into articles (id, url, canonical_url, source, title, author,
+                                      published_at, language, text, word_count, body_origin,
+                                      fingerprint, fp_band_0, fp_band_1, fp_band_2, fp_band_3,
+                                      first_seen_at, updated_at, run_id)
+                select id, url, canonical_url, source, title, author,
+                       published_at, language, text, word_count, body_origin,
+                       fingerprint,
+                       fingerprint & 65535, (fingerprint >> 16) & 65535,
+                       (fingerprint >> 32) & 65535, (fingerprint >> 48) & 65535,
+                       ?, ?, ?
+                from batch_articles
+                on conflict do nothing
+                returning id
+                """,
+                [now, now, run_id],
+            ).fetchall()
+        inserted = {row[0] for row in rows}
+        return [a.id for a in unique if a.id in inserted]
+
+    def _link_duplicates(self, ids: Sequence[str]) -> int:
+        """Point each of `ids` at the root of an earlier near-duplicate; count the linked."""
+        if not ids:
+            return 0
+        table = pa.table({"id": pa.array(list(ids), pa.string())})
+        with self._registered("link_ids", table):
+            rows = self.con.execute(
+                """
+                with subjects as (
+                    select a.id, a.fingerprint, a.word_count, a.first_seen_at,
+                           a.fp_band_0, a.fp_band_1, a.fp_band_2, a.fp_band_3
+                    from articles as a
+                    semi join link_ids as l on l.id = a.id
+                    where a.fingerprint is not null
+                ),
+                by_band as (
+                    select s.*, c.id as cand_id from subjects as s
+                    join articles as c on c.fp_band_0 = s.fp_band_0
+                    union all
+                    select s.*, c.id from subjects as s
+                    join articles as c on c.fp_band_1 = s.fp_band_1
+                    union all
+                    select s.*, c.id from subjects as s
+                    join articles as c on c.fp_band_2 = s.fp_band_2
+                    union all
+                    select s.*, c.id from subjects as s
+                    join articles as c on c.fp_band_3 = s.fp_band_3
+                ),
+                candidates as (
+                    select distinct b.id, b.first_seen_at, c.id as cand_id,
+                           c.first_seen_at as cand_seen_at, c.duplicate_of as cand_root,
+                           bit_count(xor(b.fingerprint, c.fingerprint)) as distance,
+                           coalesce(b.word_count, 0) as words,
+                           coalesce(c.word_count, 0) as cand_words
+                    from by_band as b
+                    join articles as c on c.id = b.cand_id
+                    where c.id <> b.id
+                      and (c.first_seen_at < b.first_seen_at
+                           or (c.first_seen_at = b.first_seen_at and c.id < b.id))
+                      and bit_count(xor(b.fingerprint, c.fingerprint)) <= ?
+                      and least(coalesce(b.word_count, 0), coalesce(c.word_count, 0))
+                          >= ? * greatest(coalesce(b.word_count, 0), coalesce(c.word_count, 0))
+                )
+                select id, cand_id, cand_root, cand_seen_at, distance from candidates
+                """,
+                [self.max_distance, neardup.MIN_LENGTH_RATIO],
+            ).fetchall()
+            seen_at = dict(self.con.execute(
+                "select a.id, a.first_seen_at from articles as a semi join link_ids as l "
+                "on l.id = a.id"
+            ).fetchall())
+        matches = [neardup.Match(*row) for row in rows]
+        roots = neardup.resolve_roots(ids, seen_at, matches)
+        links = pa.table({
+            "id": pa.array(list(ids), pa.string()),
+            "root": pa.array([roots.get(i) for i in ids], pa.string()),
+        })
+        with self._registered("links", links):
+            self.con.execute(
+                """
+                update articles set duplicate_of = l.root
+                from links as l
+                where articles.id = l.id and articles.duplicate_of is distinct from l.root
+                """
+            )
+        return sum(1 for i in ids if roots.get(i) is not None)
+
+    def _insert_pages(self, pages: Sequence[StoredPage], run_id: str) -> None:
+        unique = list({p.article_id: p for p in reversed(pages)}.values())[::-1]
+        if not unique:
+            return
+        table = pa.table({
+            "article_id": pa.array([p.article_id for p in unique], pa.string()),
+            "url": pa.array([p.url for p in unique], pa.string()),
+            "final_url": pa.array([p.final_url for p in unique], pa.string()),
+            "status": pa.array([p.status for p in unique], pa.int32()),
+            "content_type": pa.array([p.content_type for p in unique], pa.string()),
+            "html_gz": pa.array([p.html_gz for p in unique], pa.binary()),
+            "size_bytes": pa.array([p.size_bytes for p in unique], pa.int64()),
+            "fetched_at": _timestamps([p.fetched_at for p in unique]),
+        })
+        with self._registered("batch_pages", table):
+            self.con.execute(
+                """
+                insert into pages (article_id, url, final_url, status, content_type, html_gz,
+                                   size_bytes, fetched_at, run_id)
+                select article_id, url, final_url, status, content_type, html_gz,
+                       size_bytes, fetched_at, ?
+                from batch_pages
+                on conflict do nothing
+                """,
+                [run_id],
+            )
+
+    def _upsert_tags(self, tags: Sequence[ArticleTag], run_id: str, now: datetime) -> int:
+        unique = list({(t.article_id, t.tag.version): t for t in tags}.values())
+        if not unique:
+            return 0
+        table = pa.table({
+            "article_id": pa.array([t.article_id for t in unique], pa.string()),
+            "tagger_version": pa.array([t.tag.version for t in unique], pa.string()),
+            "relevant": pa.array([t.tag.relevant for t in unique], pa.bool_()),
+            "score": pa.array([t.tag.score for t in unique], pa.float64()),
+            "topics": pa.array([list(t.tag.topics) for t in unique], pa.list_(pa.string())),
+            "evidence": pa.array([list(t.tag.evidence) for t in unique], pa.list_(pa.string())),
+        })
+        with self._registered("batch_tags", table):
+            self.con.execute(
+                """
+                insert into tags (article_id, tagger_version, relevant, score, topics, evidence,
+                                  tagged_at, run_id)
+                select article_id, tagger_version, relevant, score, topics, evidence, ?, ?
+                from batch_tags
+                on conflict (article_id, tagger_version) do update set
+                    relevant = excluded.relevant,
+                    score = excluded.score,
+                    topics = excluded.topics,
+                    evidence = excluded.evidence,
+                    tagged_at = excluded.tagged_at,
+                    run_id = excluded.run_id
+                """,
+                [now, run_id],
+            )
+        return len(unique)
+
+    def _append_fetch_log(self, entries: Sequence[FetchLogEntry], run_id: str) -> int:
+        if not entries:
+            return 0
+        table = pa.table({
+            "source": pa.array([e.source for e in entries], pa.string()),
+            "kind": pa.array([str(e.kind) for e in entries], pa.string()),
+            "url": pa.array([e.url for e in entries], pa.string()),
+            "outcome": pa.array([str(e.outcome) for e in entries], pa.string()),
+            "status": pa.array([e.status for e in entries], pa.int32()),
+            "detail": pa.array([e.detail for e in entries], pa.string()),
+            "size_bytes": pa.array([e.size_bytes for e in entries], pa.int64()),
+            "elapsed_ms": pa.array([e.elapsed_ms for e in entries], pa.int32()),
+            "attempts": pa.array([e.attempts for e in entries], pa.int32()),
+            "fetched_at": _timestamps([e.fetched_at for e in entries]),
+        })
+        with self._registered("batch_log", table):
+            row = self.con.execute(
+                """
+                insert into fetch_log (run_id, source, kind, url, outcome, status, detail,
+                                       size_bytes, elapsed_ms, attempts, fetched_at)
+                select ?, b.source, b.kind, b.url, b.outcome, b.status, b.detail,
+                       b.size_bytes, b.elapsed_ms, b.attempts, b.fetched_at
+                from batch_log as b
+                anti join (select * from fetch_log where run_id = ?) as f
+                    on f.url = b.url and f.kind = b.kind and f.fetched_at = b.fetched_at
+                """,
+                [run_id, run_id],
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def update_articles(self, articles: Sequence[Article]) -> int:
+        """Replace the content of stored articles (re-extraction); return how many changed.
+
+        id, canonical_url, source, first_seen_at and run_id stay; title, text, author,
+        published_at, language, word_count, body_origin and fingerprint are replaced,
+        updated_at is set, and near-duplicate links are recomputed for them.
+        """
+        unique = list({a.id: a for a in articles}.values())
+        if not unique:
+            return 0
+        table = pa.table({
+            "id": pa.array([a.id for a in unique], pa.string()),
+            "title": pa.array([a.title for a in unique], pa.string()),
+            "author": pa.array([a.author for a in unique], pa.string()),
+            "published_at": _timestamps([a.published_at for a in unique]),
+            "language": pa.array([a.language for a in unique], pa.string()),
+            "text": pa.array([a.text for a in unique], pa.string()),
+            "word_count": pa.array([a.word_count for a in unique], pa.int32()),
+            "body_origin": pa.array([a.body_origin for a in unique], pa.string()),
+            "fingerprint": pa.array([neardup.to_signed(a.fingerprint) for a in unique],
+                                    pa.int64()),
+        })
+        with self._transaction("update articles"), self._registered("updated", table):
+            row = self.con.execute(
+                """
+                update articles set
+                    title = u.title,
+                    author = u.author,
+                    published_at = u.published_at,
+                    language = u.language,
+                    text = u.text,
+                    word_count = u.word_count,
+                    body_origin = u.body_origin,
+                    fingerprint = u.fingerprint,
+                    fp_band_0 = u.fingerprint & 65535,
+                    fp_band_1 = (u.fingerprint >> 16) & 65535,
+                    fp_band_2 = (u.fingerprint >> 32) & 65535,
+                    fp_band_3 = (u.fingerprint >> 48) & 65535,
+                    updated_at = ?
+                from updated as u
+                where articles.id = u.id
+                """,
+                [datetime.now(UTC)],
+            ).fetchone()
+            changed = int(row[0]) if row else 0
+            self._link_duplicates([a.id for a in unique])
+        self._changed()
+        self.publish()
+        return changed
+
+    def article_batches(
+        self, start: date, end: date, sources: Sequence[str], batch_size: int
+    ) -> Iterator[list[StoredArticle]]:
+        """Stored articles of a date window, in batches, with their raw pages (for backfills).
+
+        An article belongs to the UTC date of published_at, or of first_seen_at when it
+        has no publication date; `start` and `end` are inclusive; empty `sources` means all.
+        Each batch is its own query, so the caller may write between batches.
+        """
+        if batch_size <= 0:
+            raise ValueError("batch_size must be positive")
+        after = ""
+        while True:
+            rows = self.con.execute(
+                """
+                select a.id, a.url, a.source, a.title, a.text, a.published_at, a.language,
+                       p.html_gz, p.content_type, p.final_url, a.canonical_url, a.author,
+                       a.body_origin
+                from articles as a
+                left join pages as p on p.article_id = a.id
+                where cast(timezone('UTC', coalesce(a.published_at, a.first_seen_at)) as date)
+                      between ? and ?
+                  and (len(?::varchar[]) = 0 or list_contains(?::varchar[], a.source))
+                  and a.id > ?
+                order by a.id
+                limit ?
+                """,
+                [start, end, list(sources), list(sources), after, batch_size],
+            ).fetchall()
+            if not rows:
+                return
+            yield [_stored_article(row) for row in rows]
+            after = rows[-1][0]
+            if len(rows) < batch_size:
+                return
+
+    # ------------------------------------------------------------------ runs
+    def start_run(self, run_id: str, flow: str, params: Mapping[str, object]) -> None:
+        """Record a run as 'running' (again, if a retried flow run reuses its id)."""
+        with self._transaction("start run"):
+            self.con.execute(
+                """
+                insert into runs (run_id, flow, params, started_at, status)
+                values (?, ?, ?, ?, 'running')
+                on conflict (run_id) do update set
+                    flow = excluded.flow,
+                    params = excluded.params,
+                    status = 'running',
+                    finished_at = null
+                """,
+                [run_id, flow, _json(params), datetime.now(UTC)],
+            )
+        self._changed()
+
+    def finish_run(self, run_id: str, summary: RunSummary, status: str = "completed") -> None:
+        """Complete the run's row with its counts; the last write of a run.
+
+        Raises:
+            WarehouseError: unknown status, or no such run (start_run was not called).
+        """
+        if status not in RUN_END_STATUSES:
+            raise WarehouseError(f"run status must be one of {RUN_END_STATUSES}, got {status!r}")
+        with self._transaction("finish run"):
+            row = self.con.execute(
+                """
+                update runs set
+                    finished_at = ?, status = ?,
+                    sources_ok = ?, sources_unchanged = ?, sources_failed = ?,
+                    articles_new = ?, articles_failed = ?, china_japan = ?,
+                    summary = ?
+                where run_id = ?
+                """,
+                [datetime.now(UTC), status, summary.sources_ok, summary.sources_unchanged,
+                 summary.sources_failed, summary.articles_new, summary.articles_failed,
+                 summary.china_japan, _json(asdict(summary)), run_id],
+            ).fetchone()
+            if not row or not row[0]:
+                raise WarehouseError(f"no run {run_id} in the warehouse; call start_run first")
+        self._changed()
+
+    def run_counts(self, run_id: str) -> dict[str, tuple[int, int, int]]:
+        """Per source: (new articles, page urls that yielded no article, China–Japan articles).
+
+        Computed from the rows the run loaded, so the summary shows what was stored.
+        """
+        rows = self.con.execute(
+            """
+            with new_articles as (
+                select source, count(*) as n from articles where run_id = ? group by source
+            ),
+            stored_urls as (
+                select url from articles where run_id = ?
+                union
+                select canonical_url from articles where run_id = ?
+            ),
+            failed_pages as (
+                select f.source, count(distinct f.url) as n
+                from fetch_log as f
+                anti join stored_urls as s on s.url = f.url
+                where f.run_id = ? and f.kind = 'page' and f.outcome not in ('ok', 'unchanged')
+                  and f.source is not null
+                group by f.source
+            ),
+            relevant as (
+                select a.source, count(distinct a.id) as n
+                from articles as a
+                join tags as t on t.article_id = a.id
+                where a.run_id = ? and t.run_id = ? and t.relevant
+                group by a.source
+            ),
+            names as (
+                select source from new_articles
+                union select source from failed_pages
+                union select source from relevant
+            )
+            select n.source, coalesce(a.n, 0), coalesce(f.n, 0), coalesce(r.n, 0)
+            from names as n
+            left join new_articles as a using (source)
+            left join failed_pages as f using (source)
+            left join relevant as r using (source)
+            order by n.source
+            """,
+            [run_id] * 6,
+        ).fetchall()
+        return {src: (int(new), int(failed), int(cj)) for src, new, failed, cj in rows}
+
+    # ------------------------------------------------------------------ helpers
+    def _close_interrupted_runs(self) -> None:
+        """Runs still 'running' while we hold the lock were killed: mark them failed."""
+        row = self.con.execute(
+            """
+            update runs set status = 'failed',
+                summary = coalesce(summary, '{"error": "interrupted"}')
+            where status = 'running'
+            """
+        ).fetchone()
+        if row and row[0]:
+            logger.warning("warehouse %s: %d interrupted run(s) marked failed", self.path, row[0])
+
+    def _changed(self) -> None:
+        self._dirty = True
+
+    def _transaction(self, what: str) -> _Transaction:
+        return _Transaction(self.con, what, self.path)
+
+    def _registered(self, name: str, table: pa.Table) -> _Registered:
+        return _Registered(self.con, name, table)
+
+
+class _Transaction:
+    """BEGIN … COMMIT, or ROLLBACK and a WarehouseError naming what failed."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, what: str, path: Path) -> None:
+        self.con, self.what, self.path = con, what, path
+
+    def __enter__(self) -> None:
+        self.con.begin()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            try:
+                self.con.commit()
+                return
+            except duckdb.Error as commit_exc:
+                exc = commit_exc
+        try:
+            self.con.rollback()
+        except duckdb.Error:
+            logger.warning("warehouse %s: rollback after a failed %s also failed", self.path,
+                           self.what)
+        if isinstance(exc, duckdb.Error):
+            raise WarehouseError(
+                f"{self.what} failed on {self.path}: {_first_line(exc)}"
+            ) from exc
+
+
+class _Registered:
+    """An Arrow table visible to SQL under `name` for the length of a with-block."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
+        self.con, self.name, self.table = con, name, table
+
+    def __enter__(self) -> None:
+        self.con.register(self.name, self.table)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.con.unregister(self.name)
+
+
+def _open_live(path: Path) -> tuple[duckdb.DuckDBPyConnection, bool, list[int]]:
+    """Open (bootstrapping if needed) and migrate the live file; the caller holds the lock."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(path)
+    live = live_path(path)
+    bootstrapped = False
+    if not live.exists():
+        _unlink_orphan_wal(live)
+        if path.exists():
+            logger.info("warehouse %s: no live file, starting from the published snapshot", path)
+            replace_with_copy(path, live)
+            bootstrapped = True
+    try:
+        con = duckdb.connect(str(live), config=dict(WRITER_CONFIG))
+    except duckdb.Error as exc:
+        raise WarehouseError(f"cannot open warehouse {live}: {_first_line(exc)}") from exc
+    try:
+        con.execute("set TimeZone = 'UTC'")
+        applied = migrate(con, path)
+        create_views(con)
+    except SchemaTooNewError:
+        con.close()
+        if bootstrapped:
+            live.unlink(missing_ok=True)
+        raise
+    except BaseException:
+        con.close()
+        raise
+    return con, bootstrapped, applied
+
+
+def _unlink_orphan_wal(live: Path) -> None:
+    """A WAL without its database belongs to no file we could open: drop it."""
+    wal = live.parent / (live.name + ".wal")
+    if wal.exists():
+        logger.warning("warehouse: removing %s, whose database file is gone", wal)
+        os.unlink(wal)
+
+
+def _stored_article(row: tuple[object, ...]) -> StoredArticle:
+    (id_, url, source, title, text, published_at, language, html_gz, content_type, final_url,
+     canonical_url, author, body_origin) = row
+    return StoredArticle(
+        id=str(id_), url=str(url), source=str(source), title=str(title or ""),
+        text=str(text or ""),
+        published_at=published_at if isinstance(published_at, datetime) else None,
+        language=str(language) if language is not None else None,
+        html_gz=bytes(html_gz) if isinstance(html_gz, (bytes, bytearray, memoryview)) else None,
+        content_type=str(content_type) if content_type is not None else None,
+        final_url=str(final_url) if final_url is not None else None,
+        canonical_url=str(canonical_url or ""),
+        author=str(author) if author is not None else None,
+        body_origin=str(body_origin or "page"),
+    )
+
+
+def _timestamps(values: Sequence[datetime | None]) -> pa.Array:
+    """UTC timestamps for Arrow; naive datetimes are taken as UTC."""
+    return pa.array(
+        [None if v is None else (v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC))
+         for v in values],
+        pa.timestamp("us", tz="UTC"),
+    )
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, default=str, sort_keys=True, ensure_ascii=False)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -25,16 +25,19 @@ logger = logging.getLogger(__name__)
 
 PARTITION_COLUMNS = ["year", "month", "day"]
 
-# table name -> the rows to export; the partition columns come from `happened_at`.
+# table name -> its rows plus `happened_at`, the instant that decides the partition.
 EXPORT_QUERIES: dict[str, str] = {
     "china_japan_stories": """
-        select * from china_japan_stories
+        select *, coalesce(published_at, first_seen_at) as happened_at
+        from china_japan_stories
     """,
     "articles": """
-        select * exclude (fp_band_0, fp_band_1, fp_band_2, fp_band_3) from articles
+        select * exclude (fp_band_0, fp_band_1, fp_band_2, fp_band_3),
+               coalesce(published_at, first_seen_at) as happened_at
+        from articles
     """,
     "tags": """
-        select t.*, a.published_at, a.first_seen_at
+        select t.*, coalesce(a.published_at, a.first_seen_at) as happened_at
         from tags as t
         join articles as a on a.id = t.article_id
     """,
@@ -43,10 +46,10 @@ EXPORT_QUERIES: dict[str, str] = {
 _PARTITIONED = """
 with rows_to_export as ({body}),
 dated as (
-    select *, cast(timezone('UTC', coalesce(published_at, first_seen_at)) as date) as happened_on
+    select *, cast(timezone('UTC', happened_at) as date) as happened_on
     from rows_to_export
 )
-select * exclude (happened_on),
+select * exclude (happened_at, happened_on),
        year(happened_on) as year, month(happened_on) as month, day(happened_on) as day
 from dated
 """

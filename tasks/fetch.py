@@ -125,7 +125,7 @@ def fetch_feeds(
     Args:
         sources: the feeds to poll; their URLs are trusted (no robots.txt, no
             address guard on their own host).
-        states: validators of the last run, keyed by source URL (or by source name).
+        states: validators of the last run, keyed by source name (or by source URL).
         settings: the run's settings.
         deadline: `time.monotonic()` value after which nothing new starts.
 
@@ -200,7 +200,7 @@ async def afetch_feeds(
     async with _Session(settings, RobotsCache(), deadline, settings.feed_concurrency) as session:
         jobs = []
         for source in sources:
-            state = states.get(source.url) or states.get(source.name) or FeedState()
+            state = states.get(source.name) or states.get(source.url) or FeedState()
             policy = _Policy.for_kind(FetchKind.FEED, settings, _host_of(source.url), state)
             jobs.append(session.fetch(source.url, policy))
         results = await _gather(jobs)
@@ -339,7 +339,15 @@ _Outcome = _Fail | _Transient | _Redirect | _Done
 
 @dataclass
 class _Attempts:
-    count: int = 0
+    """Requests sent for one URL and how many of them were retries (redirect hops are not)."""
+
+    sent: int = 0
+    retries: int = 0
+
+    @property
+    def count(self) -> int:
+        """Attempts as recorded: 1 plus the retries, or 0 when nothing was sent."""
+        return 0 if self.sent == 0 else 1 + self.retries
 
 
 # --------------------------------------------------------------------------- per-host gate
@@ -451,16 +459,19 @@ class _Session:
         while True:
             if self._remaining() <= 0:
                 return _budget_failure(attempts.count, None)
-            attempts.count += 1
+            if retry_no:
+                attempts.retries += 1
+            attempts.sent += 1
             outcome = await self._attempt(url, policy)
             if not isinstance(outcome, _Transient):
                 return outcome
             if retry_no >= policy.retries:
-                return outcome.final(_after(attempts.count))
+                return outcome.final(_tries(attempts.count))
             retry_no += 1
             if outcome.retry_after_s is not None:
                 if outcome.retry_after_s > MAX_RETRY_AFTER_S:
-                    return outcome.final(f", Retry-After {outcome.retry_after_s:.0f} s is too long")
+                    too_long = f" (Retry-After {outcome.retry_after_s:.0f} s is too long to wait)"
+                    return outcome.final(too_long)
                 delay = outcome.retry_after_s
             else:
                 delay = backoff_delay(retry_no)
@@ -772,12 +783,12 @@ def _status_reason(status: int) -> FailureReason:
 def _budget_failure(attempts: int, last: _Transient | None) -> _Fail:
     if last is None:
         return _Fail(FailureReason.BUDGET_EXHAUSTED, "run time budget exhausted before the request")
-    detail = f"run time budget exhausted after {attempts} attempts (last: {last.detail})"
+    detail = f"run time budget exhausted before a retry (last: {last.detail}{_tries(attempts)})"
     return _Fail(FailureReason.BUDGET_EXHAUSTED, detail, last.status)
 
 
-def _after(attempts: int) -> str:
-    return "" if attempts == 1 else f" after {attempts} attempts"
+def _tries(attempts: int) -> str:
+    return "" if attempts <= 1 else f" ({attempts} attempts)"
 
 
 def _timeout_detail(exc: httpx.TimeoutException, settings: Settings) -> str:
@@ -787,8 +798,16 @@ def _timeout_detail(exc: httpx.TimeoutException, settings: Settings) -> str:
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    """The first non-empty message along the exception's chain, on one line."""
+    seen: BaseException | None = exc
+    for _ in range(6):
+        if seen is None:
+            break
+        text = str(seen).strip()
+        if text:
+            return text.splitlines()[0]
+        seen = seen.__cause__ or seen.__context__
+    return type(exc).__name__
 
 
 def _is_dns_error(exc: BaseException) -> bool:

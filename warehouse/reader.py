@@ -29,6 +29,7 @@ from tasks.errors import QueryError, WarehouseError
 from warehouse.records import QueryResult
 
 READER_CONFIG = {"autoinstall_known_extensions": False}
+READER_CATALOG = "newswire"
 OPEN_RETRIES = 5
 OPEN_RETRY_DELAY_S = 0.1
 NULL_TEXT = "NULL"
@@ -38,6 +39,11 @@ _READ_ONLY = re.compile(r'Cannot execute statement of type "([^"]+)".*read-only'
 
 def open_reader(path: Path) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the published snapshot at `path`, in UTC.
+
+    The snapshot is attached (read-only, as catalog `newswire`, made the default) to a
+    fresh in-memory database. Unlike `duckdb.connect(path)`, which hands back the
+    instance another connection of this process already has open on that path, this
+    always opens the snapshot published now. Scratch tables may go to `memory`.
 
     Raises:
         WarehouseError: there is no warehouse at `path`, or it cannot be opened.
@@ -49,11 +55,14 @@ def open_reader(path: Path) -> duckdb.DuckDBPyConnection:
             if attempt == 0:
                 raise WarehouseError(f"no warehouse at {path}; run `newswire ingest` first")
         else:
+            con = duckdb.connect(":memory:", config=dict(READER_CONFIG))
             try:
-                con = duckdb.connect(str(path), read_only=True, config=dict(READER_CONFIG))
+                con.execute(f"attach ? as {READER_CATALOG} (read_only)", [str(path)])
+                con.execute(f"use {READER_CATALOG}")
                 con.execute("set TimeZone = 'UTC'")
                 return con
             except duckdb.Error as exc:
+                con.close()
                 last = exc
         time.sleep(OPEN_RETRY_DELAY_S * (attempt + 1))
     reason = _first_line(last) if last is not None else "the file disappeared"

@@ -117,7 +117,7 @@ class LocalSite:
             self._server = None
 
     def __enter__(self) -> LocalSite:
-        return self.start()
+        return self if self._server is not None else self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

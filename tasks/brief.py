@@ -40,7 +40,7 @@ TREND_DAYS = 90
 CHART_TOPICS = 8
 CHART_SOURCES = 12
 EVIDENCE_SHOWN = 3
-UNTAGGED = "other"
+UNTAGGED = "untagged"
 OTHERS = "others"
 MAX_SINCE_DAYS = 3660
 TEMPLATE = "brief.html.j2"
@@ -164,6 +164,18 @@ def group_by_topic(stories: Sequence[BriefStory], top_n: int = TOP_PER_TOPIC) ->
         for topic, items in by_topic.items()
     ]
     return sorted(groups, key=lambda g: (g.topic == UNTAGGED, -g.total, g.topic))
+
+
+def first_shown(groups: Sequence[TopicGroup]) -> dict[str, TopicGroup]:
+    """For each story on the page, the group that shows it first (in full).
+
+    Later groups list the story again in one line, pointing back to that group.
+    """
+    first: dict[str, TopicGroup] = {}
+    for group in groups:
+        for story in group.stories:
+            first.setdefault(story.article_id, group)
+    return first
 
 
 # ------------------------------------------------------------------ charts
@@ -307,6 +319,7 @@ def render_html(
     page = environment().get_template(TEMPLATE).render(
         data=data,
         groups=groups,
+        first_shown=first_shown(groups),
         window=window_label(data),
         generated_at=format_when(generated_at or datetime.now(UTC)),
         trend_svg=Markup(trend) if trend else None,  # matplotlib escapes its text

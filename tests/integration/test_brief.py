@@ -90,7 +90,7 @@ def load_synthetic(db: Path, stories: int, *, now: datetime | None = None, seed:
         words = 150 + (i % 50)
         text = _text(i, words)
         fp = rng.getrandbits(63)
-        topics = () if i % 11 == 10 else tuple(sorted({TOPICS[i % 6], TOPICS[(i * 7) % 6]}))
+        topics = () if i % 11 == 10 else tuple(sorted({TOPICS[i % 6], TOPICS[(i * 5) % 6]}))
         art = Article(id=_id(url), url=url, canonical_url=url, source=source, title=title,
                       text=text, word_count=words, body_origin="page", published_at=published,
                       language="en", fingerprint=fp)

@@ -1,0 +1,661 @@
+"""Article extraction: raw page bytes in, body text and metadata out.
+
+    >>> page = extract_page(body, "text/html; charset=shift_jis", url, min_chars=250)
+    >>> isinstance(page, Extracted) and page.language
+    'ja'
+
+One page goes through: `decode_html` (Content-Type charset, BOM, <meta>,
+then detection) → one lxml parse → metadata (title, author, original
+publication date) from the untouched tree → structural removal of page
+furniture (navigation, share bars, newsletter and related-story boxes, ads)
+→ trafilatura on the same tree → a line filter for promo lines that carry no
+tell-tale markup (patterns in seeds/extract_boilerplate.txt) → language and a
+64-bit simhash fingerprint.
+
+`extract_many` runs a batch through a persistent process pool: extraction is
+the CPU-heavy stage of a run, and the pool is created once per process.
+"""
+
+from __future__ import annotations
+
+import atexit
+import codecs
+import concurrent.futures as cf
+import copy
+import hashlib
+import importlib.resources
+import logging
+import multiprocessing
+import re
+import threading
+from collections.abc import Sequence
+from configparser import ConfigParser
+from datetime import date, timedelta
+from functools import cache
+from typing import Any
+
+import charset_normalizer
+import trafilatura
+from lxml.html import HtmlElement
+from py3langid.langid import MODEL_FILE, LanguageIdentifier
+from trafilatura.metadata import extract_metadata
+from trafilatura.settings import DEFAULT_CONFIG, Document
+from trafilatura.utils import load_html
+
+from tasks.records import Extracted, Failure, FailureReason
+
+__all__ = [
+    "decode_html",
+    "extract_article",
+    "extract_many",
+    "extract_page",
+    "fingerprint",
+    "shutdown_pool",
+]
+
+logger = logging.getLogger(__name__)
+
+# --------------------------------------------------------------------------- settings
+INCLUDE_TABLES = False
+FAVOR_PRECISION = False
+FAST = False
+MAX_PROMO_LINE_CHARS = 160
+MAX_HEADLINE_CHARS = 140
+LANGID_SAMPLE_CHARS = 3000
+LANGID_MIN_CHARS = 200
+LANGID_MIN_CONFIDENCE = 0.9
+MIN_PROSE_CHARS = 80
+META_PRESCAN_BYTES = 16384
+BOILERPLATE_SHARE_LIMIT = 0.5
+CHUNKS_PER_WORKER = 4
+
+_TRAFILATURA_CONFIG: ConfigParser = copy.deepcopy(DEFAULT_CONFIG)
+
+# --------------------------------------------------------------------------- decoding
+_CT_CHARSET = re.compile(r"charset\s*=\s*[\"']?\s*([A-Za-z0-9_:.+-]+)", re.IGNORECASE)
+_META_CHARSET = re.compile(
+    rb"<meta[^>]+?charset\s*=\s*[\"']?\s*([A-Za-z0-9_:.+-]+)", re.IGNORECASE
+)
+_XML_ENCODING = re.compile(
+    rb"^\s*<\?xml[^>]+encoding\s*=\s*[\"']([A-Za-z0-9_:.+-]+)", re.IGNORECASE
+)
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+# Labels decoded with the superset browsers use (WHATWG Encoding Standard).
+_SUPERSETS = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "gb18030": "gb18030",
+    "hz": "gb18030",
+    "shift_jis": "cp932",
+    "cp932": "cp932",
+    "big5": "big5hkscs",
+    "big5hkscs": "big5hkscs",
+    "cp950": "big5hkscs",
+    "euc_kr": "cp949",
+    "cp949": "cp949",
+    "latin_1": "cp1252",
+    "ascii": "cp1252",
+    "cp1252": "cp1252",
+    "tis_620": "cp874",
+    "iso8859_11": "cp874",
+    "iso8859_9": "cp1254",
+}
+_SINGLE_BYTE_WESTERN = frozenset({"cp1252", "latin_1", "ascii", "iso8859_15"})
+_MAX_REPLACEMENT_SHARE = 0.005
+
+
+def decode_html(body: bytes, content_type: str | None = None) -> str:
+    """Decode an HTML document; never raises.
+
+    The charset comes from, in order: a byte-order mark, the Content-Type
+    header, a <meta charset> / <meta http-equiv> or XML declaration, strict
+    UTF-8, then statistical detection (charset-normalizer). Legacy labels
+    are read with the superset browsers use (GB2312/GBK as GB18030,
+    Shift_JIS as CP932, Big5 as Big5-HKSCS, ISO-8859-1 as windows-1252). A
+    declared Western single-byte charset on a body that is valid UTF-8 is
+    taken to be UTF-8 (a common server default that is wrong).
+
+    Args:
+        body: The raw bytes.
+        content_type: The Content-Type header, if any.
+
+    Returns:
+        The text, with undecodable bytes replaced by U+FFFD.
+    """
+    if not body:
+        return ""
+    for bom, bom_codec in _BOMS:
+        if body.startswith(bom):
+            return _clean(body[len(bom) :].decode(bom_codec, "replace"))
+    declared = [_charset_from_content_type(content_type), _charset_from_markup(body)]
+    for label in declared:
+        codec = _codec_for(label)
+        if codec is not None:
+            text = _decode_declared(body, codec)
+            if text is not None:
+                return _clean(text)
+    try:
+        return _clean(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        pass
+    guess = _detect(body)
+    if guess is not None:
+        return _clean(body.decode(guess, "replace"))
+    return _clean(body.decode("cp1252", "replace"))
+
+
+def _charset_from_content_type(content_type: str | None) -> str | None:
+    if not content_type:
+        return None
+    match = _CT_CHARSET.search(content_type)
+    return match.group(1) if match else None
+
+
+def _charset_from_markup(body: bytes) -> str | None:
+    head = body[:META_PRESCAN_BYTES]
+    match = _XML_ENCODING.match(head) or _META_CHARSET.search(head)
+    return match.group(1).decode("ascii", "replace") if match else None
+
+
+def _codec_for(label: str | None) -> str | None:
+    """The Python codec to read a declared charset label with (None if unknown)."""
+    if not label:
+        return None
+    try:
+        name = codecs.lookup(label.strip().strip("\"'")).name
+    except LookupError:
+        return None
+    name = name.replace("-", "_")
+    if name.startswith(("utf_16", "utf_32")):
+        return "utf-8"  # a <meta> cannot be read in UTF-16 unless a BOM said so
+    return _SUPERSETS.get(name, name)
+
+
+def _decode_declared(body: bytes, codec: str) -> str | None:
+    """Decode with a declared charset; None when the body clearly is not in it."""
+    if codec in _SINGLE_BYTE_WESTERN or codec in ("cp1252", "cp1254"):
+        if not body.isascii():
+            try:
+                return body.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+    try:
+        return body.decode(codec)
+    except UnicodeDecodeError:
+        text = body.decode(codec, "replace")
+    except LookupError:
+        return None
+    bad = text.count("\ufffd")
+    return text if bad <= max(2, int(len(text) * _MAX_REPLACEMENT_SHARE)) else None
+
+
+def _detect(body: bytes) -> str | None:
+    try:
+        best = charset_normalizer.from_bytes(body).best()
+    except Exception:  # detection is best effort; the caller has a fallback
+        logger.debug("charset detection failed", exc_info=True)
+        return None
+    if best is None:
+        return None
+    return _codec_for(best.encoding)
+
+
+def _clean(text: str) -> str:
+    return text.replace("\x00", "") if "\x00" in text else text
+
+
+# --------------------------------------------------------------------------- structure
+_BOILERPLATE_TOKENS = frozenset(
+    {
+        "ad", "ads", "adv", "advert", "adverts", "advertisement", "advertising", "adslot",
+        "sponsored", "promo", "promos", "promotion", "newsletter", "newsletters", "subscribe",
+        "subscription", "signup", "related", "recommended", "recommendations", "recirculation",
+        "share", "shares", "sharing", "sharebar", "social", "outbrain", "taboola", "trc",
+        "footer", "nav", "navbar", "navigation", "menu", "breadcrumb", "breadcrumbs", "aside",
+        "sidebar", "cookie", "cookies", "consent", "gdpr", "popup", "modal", "comments",
+        "comment", "disqus", "seealso", "readmore", "mostread", "trending", "toolbar",
+    }
+)  # fmt: skip
+_BOILERPLATE_PHRASES = (
+    "see-also", "read-more", "most-read", "most-popular", "more-stories", "you-may-like",
+    "also-read", "sign-up", "more-from", "around-the-web",
+)  # fmt: skip
+_BOILERPLATE_ROLES = frozenset(
+    {"navigation", "banner", "contentinfo", "complementary", "dialog", "alertdialog", "search"}
+)
+_FURNITURE_TAGS = ("nav", "aside", "footer", "form", "button", "iframe", "noscript", "template")
+_PROTECTED_TAGS = frozenset({"html", "body", "main", "article"})
+_TOKEN_SPLIT = re.compile(r"[^a-z0-9]+")
+_CANDIDATES = "//*[@class or @id or @role or @aria-hidden or @hidden]"
+
+
+def remove_boilerplate(tree: HtmlElement) -> int:
+    """Remove page furniture in place, judged by tag, role, class and id; return the count.
+
+    An element that holds more than half of the page's text is never removed,
+    whatever its class says (an article wrapper with "share-enabled" in it).
+    """
+    body = tree.find("body")
+    total = len((body if body is not None else tree).text_content())
+    doomed: list[HtmlElement] = []
+    for el in tree.iter(*_FURNITURE_TAGS):
+        doomed.append(el)
+    for el in tree.xpath(_CANDIDATES):
+        if _looks_like_furniture(el):
+            doomed.append(el)
+    removed = 0
+    for el in doomed:
+        if el.tag in _PROTECTED_TAGS or el.getparent() is None or _is_detached(el, tree):
+            continue
+        if total and len(el.text_content()) > BOILERPLATE_SHARE_LIMIT * total:
+            continue
+        el.drop_tree()
+        removed += 1
+    return removed
+
+
+def _looks_like_furniture(el: HtmlElement) -> bool:
+    if el.get("hidden") is not None or el.get("aria-hidden") == "true":
+        return True
+    role = (el.get("role") or "").lower()
+    if role in _BOILERPLATE_ROLES:
+        return True
+    names = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
+    if not names.strip():
+        return False
+    if any(phrase in names for phrase in _BOILERPLATE_PHRASES):
+        return True
+    return any(token in _BOILERPLATE_TOKENS for token in _TOKEN_SPLIT.split(names))
+
+
+def _is_detached(el: HtmlElement, root: HtmlElement) -> bool:
+    """True when an ancestor was already dropped (the element is no longer under root)."""
+    node: HtmlElement | None = el
+    while node is not None:
+        if node is root:
+            return False
+        node = node.getparent()
+    return True
+
+
+# --------------------------------------------------------------------------- lines
+@cache
+def boilerplate_patterns() -> tuple[re.Pattern[str], ...]:
+    """The promo-line patterns from seeds/extract_boilerplate.txt (compiled once)."""
+    try:
+        text = importlib.resources.files("seeds").joinpath("extract_boilerplate.txt").read_text(
+            encoding="utf-8"
+        )
+    except (FileNotFoundError, ModuleNotFoundError):
+        logger.warning("seeds/extract_boilerplate.txt not found: promo lines are not filtered")
+        return ()
+    patterns = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            patterns.append(re.compile(line, re.IGNORECASE))
+    return tuple(patterns)
+
+
+_MARKER = re.compile(
+    r"^(?:see also|also see|also read|read also|read more|related(?: \w+)?"
+    r"|more on this(?: story)?|recommended(?: for you)?|you may also like|you might also like"
+    r"|most read|more stories)\s*:?$",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"[.!?。！？…:;”\"’')）」』]$")
+_LIST_ITEM = re.compile(r"^[-•*]\s")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
+def clean_lines(text: str, title: str | None) -> list[str]:
+    """Body lines with the repeated headline and promo lines removed."""
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    lines = [line for line in lines if line]
+    if title:
+        key = _fold(title)
+        while lines[:1] and _fold(lines[0]) == key:
+            lines.pop(0)
+    patterns = boilerplate_patterns()
+    kept: list[str] = []
+    skip_headlines = 0
+    for line in lines:
+        if skip_headlines and _is_headline(line):
+            skip_headlines -= 1
+            continue
+        skip_headlines = 0
+        if len(line) <= MAX_PROMO_LINE_CHARS and any(p.search(line) for p in patterns):
+            if _MARKER.match(line):
+                skip_headlines = 2
+            continue
+        kept.append(line)
+    return kept
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def _is_headline(line: str) -> bool:
+    return len(line) <= MAX_HEADLINE_CHARS and not _SENTENCE_END.search(line)
+
+
+def _has_prose(lines: Sequence[str]) -> bool:
+    """True when some lines read like running text, not a list of links or labels."""
+    prose = 0
+    for line in lines:
+        if _LIST_ITEM.match(line):
+            continue
+        cjk = len(_CJK.findall(line[:200])) >= 15
+        if cjk or (len(line) >= 40 and len(line.split()) >= 7 and _SENTENCE_END.search(line)):
+            prose += len(line)
+    return prose >= MIN_PROSE_CHARS
+
+
+# --------------------------------------------------------------------------- language
+_LANG_ALIASES = {"jp": "ja", "cn": "zh", "iw": "he", "in": "id", "ji": "yi"}
+# Chinese varieties the identifier tells apart; ISO 639-1 has one code for them.
+_CHINESE = frozenset({"zh", "yue", "wuu", "cmn", "lzh", "hak", "gan", "nan", "hsn", "cdo"})
+
+
+@cache
+def _language_identifier() -> LanguageIdentifier:
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def detect_language(text: str, html_lang: str | None) -> str | None:
+    """ISO 639-1 code: the text's language when it is clear, else the page's <html lang>."""
+    sample = text[:LANGID_SAMPLE_CHARS]
+    if not sample.strip():
+        return html_lang
+    lang, confidence = _best_language(sample)
+    enough = len(sample) >= LANGID_MIN_CHARS or len(_CJK.findall(sample)) >= 20
+    if enough and confidence >= LANGID_MIN_CONFIDENCE:
+        return lang
+    return html_lang or (lang if confidence >= LANGID_MIN_CONFIDENCE else None)
+
+
+def _best_language(sample: str) -> tuple[str, float]:
+    """The most likely language, with the Chinese varieties counted as one ("zh")."""
+    scores: dict[str, float] = {}
+    for lang, score in _language_identifier().rank(sample)[:8]:
+        code = "zh" if lang in _CHINESE else str(lang)
+        scores[code] = scores.get(code, 0.0) + float(score)
+    best = max(scores, key=lambda code: scores[code])
+    return best, scores[best]
+
+
+def _html_lang(tree: HtmlElement) -> str | None:
+    root = tree.getroottree().getroot()
+    raw = root.get("lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang") or ""
+    primary = raw.strip().lower().replace("_", "-").split("-")[0]
+    if not primary.isalpha() or len(primary) not in (2, 3):
+        return None
+    return _LANG_ALIASES.get(primary, primary)
+
+
+# --------------------------------------------------------------------------- fingerprint
+_WORD = re.compile(r"\w+")
+_CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]+")
+
+
+def fingerprint(text: str) -> int:
+    """64-bit simhash of the text as a signed integer (fits a DuckDB BIGINT).
+
+    Features are 3-token shingles; a token is a lower-cased word, or a
+    character bigram inside CJK runs, so near-duplicate copies of an article
+    (a changed byline, a corrected figure) land a few bits apart.
+    """
+    tokens: list[str] = []
+    for word in _WORD.findall(text.casefold()):
+        if _CJK_RUN.fullmatch(word):
+            tokens.extend(word[i : i + 2] for i in range(max(1, len(word) - 1)))
+        elif _CJK.search(word):
+            for part in _CJK_RUN.split(word):
+                if part:
+                    tokens.append(part)
+            for run in _CJK_RUN.findall(word):
+                tokens.extend(run[i : i + 2] for i in range(max(1, len(run) - 1)))
+        else:
+            tokens.append(word)
+    if len(tokens) >= 3:
+        features = {" ".join(tokens[i : i + 3]) for i in range(len(tokens) - 2)}
+    else:
+        features = set(tokens)
+    if not features:
+        return 0
+    bits = [
+        format(int.from_bytes(hashlib.blake2b(f.encode(), digest_size=8).digest(), "big"), "064b")
+        for f in features
+    ]
+    half = len(bits) / 2
+    value = 0
+    for column in zip(*bits, strict=True):
+        value = (value << 1) | (column.count("1") > half)
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+# --------------------------------------------------------------------------- extraction
+def extract_article(html: str, url: str | None = None) -> Extracted | None:
+    """Extract the article of one HTML page.
+
+    Args:
+        html: The decoded page (see `decode_html`).
+        url: The page's URL, used for metadata (and relative links); never fetched.
+
+    Returns:
+        `Extracted` with the body paragraphs joined by "\\n", title, author,
+        original publication date, ISO 639-1 language and a simhash
+        fingerprint; None when the page holds no article (no running text).
+    """
+    if not html or not html.strip():
+        return None
+    tree = load_html(html)
+    if tree is None:
+        return None
+    date_params = _date_params()
+    meta = extract_metadata(tree, url, date_params, True)
+    published = _parse_date(meta.date)
+    if published is None or (published.month, published.day) == (1, 1):
+        published = _cjk_date(tree, date.fromisoformat(date_params["max_date"])) or published
+    html_lang = _html_lang(tree)
+    remove_boilerplate(tree)
+    document = trafilatura.bare_extraction(
+        tree,
+        url=url,
+        fast=FAST,
+        favor_precision=FAVOR_PRECISION,
+        include_comments=False,
+        include_tables=INCLUDE_TABLES,
+        deduplicate=False,
+        with_metadata=False,
+        config=_TRAFILATURA_CONFIG,
+    )
+    if not isinstance(document, Document) or not isinstance(document.text, str):
+        return None
+    title = meta.title or None
+    lines = clean_lines(document.text, title)
+    if not lines or not _has_prose(lines):
+        return None
+    text = "\n".join(lines)
+    return Extracted(
+        text=text,
+        title=title,
+        author=meta.author or None,
+        published=published,
+        language=detect_language(text, html_lang),
+        fingerprint=fingerprint(text),
+    )
+
+
+def extract_page(
+    body: bytes, content_type: str | None, url: str | None, *, min_chars: int
+) -> Extracted | Failure:
+    """Decode and extract one fetched page.
+
+    Args:
+        body: The raw response body.
+        content_type: Its Content-Type header (carries the charset).
+        url: The page's final URL.
+        min_chars: Less body text than this counts as no article.
+
+    Returns:
+        `Extracted`, or `Failure(EXTRACTION_EMPTY)` saying what was (not) found.
+    """
+    where = url or ""
+    html = decode_html(body, content_type)
+    try:
+        extracted = extract_article(html, url)
+    except Exception as exc:  # a parser bug on one page must not end the batch
+        logger.debug("extraction crashed on %s", where, exc_info=True)
+        detail = f"extractor error: {type(exc).__name__}: {exc}"
+        return Failure(where, FailureReason.EXTRACTION_EMPTY, " ".join(detail.split())[:200])
+    if extracted is None:
+        return Failure(where, FailureReason.EXTRACTION_EMPTY, "no article text found on the page")
+    if len(extracted.text) < min_chars:
+        detail = f"only {len(extracted.text)} characters of article text (minimum {min_chars})"
+        return Failure(where, FailureReason.EXTRACTION_EMPTY, detail)
+    return extracted
+
+
+def _date_params() -> dict[str, Any]:
+    tomorrow = date.today() + timedelta(days=1)
+    return {
+        "original_date": True,
+        "extensive_search": True,
+        "max_date": tomorrow.isoformat(),
+        "outputformat": "%Y-%m-%d",
+    }
+
+
+_CJK_DATE = re.compile(r"((?:19|20)\d\d)\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+_DATE_HOLDERS = (
+    "//time | //*[contains(@class, 'date') or contains(@class, 'time')"
+    " or contains(@class, 'publish') or contains(@id, 'date') or contains(@id, 'time')]"
+)
+
+
+def _cjk_date(tree: HtmlElement, max_date: date) -> date | None:
+    """A full 年月日 date, first from date-like elements, then from the page text.
+
+    htmldate reads "2025年11月3日" as a bare year (2025-01-01) or not at all.
+    """
+    texts = [el.text_content() for el in tree.xpath(_DATE_HOLDERS)[:20]]
+    body = tree.find("body")
+    texts.append((body if body is not None else tree).text_content()[:20000])
+    for text in texts:
+        for match in _CJK_DATE.finditer(text):
+            try:
+                found = date(int(match[1]), int(match[2]), int(match[3]))
+            except ValueError:
+                continue
+            if found <= max_date:
+                return found
+    return None
+
+
+def _parse_date(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------- batches
+PageJob = tuple[bytes, str | None, str | None]
+
+_pool: cf.ProcessPoolExecutor | None = None
+_pool_workers = 0
+_pool_lock = threading.Lock()
+
+
+def extract_many(
+    items: Sequence[PageJob], *, min_chars: int, workers: int
+) -> list[Extracted | Failure]:
+    """Run `extract_page` over a batch, in input order.
+
+    Args:
+        items: (body, content_type, url) per page.
+        min_chars: Passed to `extract_page`.
+        workers: Processes in the shared pool; 0 runs in this process.
+
+    Returns:
+        One `Extracted` or `Failure` per item, same order as `items`.
+    """
+    if not items:
+        return []
+    if workers <= 0 or len(items) == 1 or multiprocessing.current_process().daemon:
+        return _extract_chunk(list(items), min_chars)
+    size = max(1, -(-len(items) // (workers * CHUNKS_PER_WORKER)))
+    chunks = [list(items[i : i + size]) for i in range(0, len(items), size)]
+    try:
+        pool = _get_pool(workers)
+        futures = [pool.submit(_extract_chunk, chunk, min_chars) for chunk in chunks]
+        return [result for future in futures for result in future.result()]
+    except cf.process.BrokenProcessPool:
+        logger.warning("extraction pool broke; retrying the batch page by page")
+        shutdown_pool()
+        return _extract_isolated(items, min_chars, workers)
+
+
+def _extract_isolated(
+    items: Sequence[PageJob], min_chars: int, workers: int
+) -> list[Extracted | Failure]:
+    """One pool task per page, so a page that kills its worker fails alone."""
+    results: list[Extracted | Failure] = []
+    for body, content_type, url in items:
+        try:
+            pool = _get_pool(workers)
+            future = pool.submit(_extract_chunk, [(body, content_type, url)], min_chars)
+            results.extend(future.result())
+        except cf.process.BrokenProcessPool:
+            shutdown_pool()
+            detail = "the extractor process died on this page"
+            results.append(Failure(url or "", FailureReason.EXTRACTION_EMPTY, detail))
+    return results
+
+
+def _extract_chunk(chunk: list[PageJob], min_chars: int) -> list[Extracted | Failure]:
+    return [extract_page(body, ct, url, min_chars=min_chars) for body, ct, url in chunk]
+
+
+def _get_pool(workers: int) -> cf.ProcessPoolExecutor:
+    global _pool, _pool_workers
+    with _pool_lock:
+        if _pool is not None and _pool_workers != workers:
+            _pool.shutdown(wait=True, cancel_futures=True)
+            _pool = None
+        if _pool is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["tasks.extract"])
+            _pool = cf.ProcessPoolExecutor(
+                max_workers=workers, mp_context=context, initializer=_warm_worker
+            )
+            _pool_workers = workers
+        return _pool
+
+
+def _warm_worker() -> None:
+    """Load the language model once per worker, before the first page."""
+    _language_identifier()
+    boilerplate_patterns()
+
+
+def shutdown_pool() -> None:
+    """Stop the extraction pool (a later `extract_many` starts a new one)."""
+    global _pool, _pool_workers
+    with _pool_lock:
+        pool, _pool, _pool_workers = _pool, None, 0
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+atexit.register(shutdown_pool)

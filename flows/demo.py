@@ -8,6 +8,7 @@ warehouse under data/demo/ receives the run.
 from __future__ import annotations
 
 import mimetypes
+import os
 import shutil
 import time
 from importlib.resources import files
@@ -83,12 +84,15 @@ def fresh_warehouse(db: Path) -> None:
 
 
 def run_demo(db: Path | None = None) -> int:
+    # The sample site is local: no politeness delay. The flow reads its settings from the
+    # environment (as a served deployment does), so the override goes there.
+    os.environ.setdefault("NEWSWIRE_PER_HOST_DELAY_S", "0")
     db = db or DEMO_DB
     fresh_warehouse(db)
     started = time.perf_counter()
     with serve_demo_site() as site:
         feeds = demo_feeds_file(site, db.parent)
-        settings = Settings.from_env(db_path=db, feeds_path=feeds, per_host_delay_s=0.0)
+        settings = Settings.from_env(db_path=db, feeds_path=feeds)
         code = run_ingest(settings)
     if code:
         return code

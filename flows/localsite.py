@@ -92,6 +92,7 @@ class LocalSite:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out as separate writes
 
             def do_GET(self) -> None:  # noqa: N802 (http.server naming)
                 site._serve(self, head=False)

@@ -99,14 +99,20 @@ _SUPERSETS = {
     "cp950": "big5hkscs",
     "euc_kr": "cp949",
     "cp949": "cp949",
-    "latin_1": "cp1252",
+    "iso8859_1": "cp1252",
     "ascii": "cp1252",
     "cp1252": "cp1252",
     "tis_620": "cp874",
     "iso8859_11": "cp874",
     "iso8859_9": "cp1254",
 }
-_SINGLE_BYTE_WESTERN = frozenset({"cp1252", "latin_1", "ascii", "iso8859_15"})
+_SINGLE_BYTE_WESTERN = frozenset({"cp1252", "cp1254", "iso8859_1", "iso8859_15", "ascii"})
+_EXTRA_LABELS = {
+    "x-gbk": "gb18030",
+    "windows-31j": "cp932",
+    "x-sjis": "cp932",
+    "x-euc-jp": "euc_jp",
+}
 _MAX_REPLACEMENT_SHARE = 0.005
 
 
@@ -167,8 +173,11 @@ def _codec_for(label: str | None) -> str | None:
     """The Python codec to read a declared charset label with (None if unknown)."""
     if not label:
         return None
+    label = label.strip().strip("\"'").lower()
+    if label in _EXTRA_LABELS:
+        return _EXTRA_LABELS[label]
     try:
-        name = codecs.lookup(label.strip().strip("\"'")).name
+        name = codecs.lookup(label).name
     except LookupError:
         return None
     name = name.replace("-", "_")
@@ -179,7 +188,7 @@ def _codec_for(label: str | None) -> str | None:
 
 def _decode_declared(body: bytes, codec: str) -> str | None:
     """Decode with a declared charset; None when the body clearly is not in it."""
-    if codec in _SINGLE_BYTE_WESTERN or codec in ("cp1252", "cp1254"):
+    if codec in _SINGLE_BYTE_WESTERN:
         if not body.isascii():
             try:
                 return body.decode("utf-8")

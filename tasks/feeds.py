@@ -55,7 +55,7 @@ _HTML_BLOCK = re.compile(
 _HTML_DROP = re.compile(r"<(script|style|noscript)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _HTML_TAG = re.compile(r"<[^>]*>")
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u3000]+")
-_BENIGN_BOZO = (feedparser.CharacterEncodingOverride,)
+_BENIGN_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 
 
 @dataclass(frozen=True, slots=True)

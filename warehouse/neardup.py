@@ -62,6 +62,29 @@ class Match:
     distance: int
 
 
+def similar_length(words: int, other: int) -> bool:
+    """Lengths within MIN_LENGTH_RATIO of each other (as the SQL candidate filter)."""
+    return min(words, other) >= MIN_LENGTH_RATIO * max(words, other)
+
+
+def matches_within(
+    subjects: Sequence[tuple[str, int, int, datetime]], max_distance: int
+) -> list[Match]:
+    """Near-duplicate pairs among articles loaded together: (id, fingerprint, words, seen_at).
+
+    Of two articles seen at the same instant the one with the smaller id counts as earlier,
+    as in the warehouse's candidate query.
+    """
+    found: list[Match] = []
+    for sid, sfp, swords, sseen in subjects:
+        for cid, cfp, cwords, cseen in subjects:
+            earlier = cseen < sseen or (cseen == sseen and cid < sid)
+            d = distance(sfp, cfp)
+            if earlier and d <= max_distance and similar_length(swords, cwords):
+                found.append(Match(sid, cid, None, cseen, d))
+    return found
+
+
 def resolve_roots(
     ids: Sequence[str], seen_at: Mapping[str, datetime], matches: Sequence[Match]
 ) -> dict[str, str]:

@@ -311,8 +311,7 @@ class Warehouse:
             return LoadResult(0, 0, 0, 0)
         now = datetime.now(UTC)
         with self._transaction("load batch"):
-            inserted = self._insert_articles(batch.articles, batch.run_id, now)
-            linked = self._link_duplicates(inserted)
+            inserted, linked = self._insert_articles(batch.articles, batch.run_id, now)
             self._insert_pages(batch.pages, batch.run_id)
             tags = self._upsert_tags(batch.tags, batch.run_id, now)
             logged = self._append_fetch_log(batch.fetch_log, batch.run_id)
@@ -322,10 +321,19 @@ class Warehouse:
 
     def _insert_articles(
         self, articles: Sequence[Article], run_id: str, now: datetime
-    ) -> list[str]:
+    ) -> tuple[list[str], int]:
+        """Insert the articles not stored yet, each linked to its story's root; (ids, linked)."""
         unique = list({a.id: a for a in reversed(articles)}.values())[::-1]
         if not unique:
-            return []
+            return [], 0
+        stored = {row[0] for row in self.con.execute(
+            "select id from articles where id in (select unnest(?::varchar[]))",
+            [[a.id for a in unique]],
+        ).fetchall()}
+        unique = [a for a in unique if a.id not in stored]
+        if not unique:
+            return [], 0
+        roots = self._roots_for_new(unique, now)
         table = pa.table({
             "id": pa.array([a.id for a in unique], pa.string()),
             "url": pa.array([a.url for a in unique], pa.string()),
@@ -340,6 +348,7 @@ class Warehouse:
             "body_origin": pa.array([a.body_origin for a in unique], pa.string()),
             "fingerprint": pa.array([neardup.to_signed(a.fingerprint) for a in unique],
                                     pa.int64()),
+            "duplicate_of": pa.array([roots.get(a.id) for a in unique], pa.string()),
         })
         with self._registered("batch_articles", table):
             rows = self.con.execute(
@@ -347,13 +356,13 @@ class Warehouse:
                 insert into articles (id, url, canonical_url, source, title, author,
                                       published_at, language, text, word_count, body_origin,
                                       fingerprint, fp_band_0, fp_band_1, fp_band_2, fp_band_3,
-                                      first_seen_at, updated_at, run_id)
+                                      duplicate_of, first_seen_at, updated_at, run_id)
                 select id, url, canonical_url, source, title, author,
                        published_at, language, text, word_count, body_origin,
                        fingerprint,
                        fingerprint & 65535, (fingerprint >> 16) & 65535,
                        (fingerprint >> 32) & 65535, (fingerprint >> 48) & 65535,
-                       ?, ?, ?
+                       duplicate_of, ?, ?, ?
                 from batch_articles
                 on conflict do nothing
                 returning id
@@ -361,60 +370,42 @@ class Warehouse:
                 [now, now, run_id],
             ).fetchall()
         inserted = {row[0] for row in rows}
-        return [a.id for a in unique if a.id in inserted]
+        ids = [a.id for a in unique if a.id in inserted]
+        return ids, sum(1 for i in ids if i in roots)
+
+    def _roots_for_new(self, articles: Sequence[Article], now: datetime) -> dict[str, str]:
+        """Story roots for articles about to be inserted (stored ones and earlier in the batch)."""
+        subjects = [(a.id, fp, max(a.word_count, 0), now) for a in articles
+                    if (fp := neardup.to_signed(a.fingerprint)) is not None]
+        if not subjects:
+            return {}
+        matches = self._near_duplicate_candidates(subjects)
+        matches += neardup.matches_within(subjects, self.max_distance)
+        return neardup.resolve_roots([a.id for a in articles], {s[0]: now for s in subjects},
+                                     matches)
 
     def _link_duplicates(self, ids: Sequence[str]) -> int:
-        """Point each of `ids` at the root of an earlier near-duplicate; count the linked."""
+        """Point each of `ids` at the root of an earlier near-duplicate; count the linked.
+
+        Candidates come from band equality (one hash join per band over narrow integer
+        columns), then the exact distance, length and "seen earlier" tests.
+        """
         if not ids:
             return 0
         table = pa.table({"id": pa.array(list(ids), pa.string())})
         with self._registered("link_ids", table):
-            rows = self.con.execute(
+            subjects = self.con.execute(
                 """
-                with subjects as (
-                    select a.id, a.fingerprint, a.word_count, a.first_seen_at,
-                           a.fp_band_0, a.fp_band_1, a.fp_band_2, a.fp_band_3
-                    from articles as a
-                    semi join link_ids as l on l.id = a.id
-                    where a.fingerprint is not null
-                ),
-                by_band as (
-                    select s.*, c.id as cand_id from subjects as s
-                    join articles as c on c.fp_band_0 = s.fp_band_0
-                    union all
-                    select s.*, c.id from subjects as s
-                    join articles as c on c.fp_band_1 = s.fp_band_1
-                    union all
-                    select s.*, c.id from subjects as s
-                    join articles as c on c.fp_band_2 = s.fp_band_2
-                    union all
-                    select s.*, c.id from subjects as s
-                    join articles as c on c.fp_band_3 = s.fp_band_3
-                ),
-                candidates as (
-                    select distinct b.id, b.first_seen_at, c.id as cand_id,
-                           c.first_seen_at as cand_seen_at, c.duplicate_of as cand_root,
-                           bit_count(xor(b.fingerprint, c.fingerprint)) as distance,
-                           coalesce(b.word_count, 0) as words,
-                           coalesce(c.word_count, 0) as cand_words
-                    from by_band as b
-                    join articles as c on c.id = b.cand_id
-                    where c.id <> b.id
-                      and (c.first_seen_at < b.first_seen_at
-                           or (c.first_seen_at = b.first_seen_at and c.id < b.id))
-                      and bit_count(xor(b.fingerprint, c.fingerprint)) <= ?
-                      and least(coalesce(b.word_count, 0), coalesce(c.word_count, 0))
-                          >= ? * greatest(coalesce(b.word_count, 0), coalesce(c.word_count, 0))
-                )
-                select id, cand_id, cand_root, cand_seen_at, distance from candidates
-                """,
-                [self.max_distance, neardup.MIN_LENGTH_RATIO],
+                select a.id, a.fingerprint, coalesce(a.word_count, 0), a.first_seen_at
+                from articles as a
+                semi join link_ids as l on l.id = a.id
+                """
             ).fetchall()
-            seen_at = dict(self.con.execute(
-                "select a.id, a.first_seen_at from articles as a semi join link_ids as l "
-                "on l.id = a.id"
-            ).fetchall())
-        matches = [neardup.Match(*row) for row in rows]
+        seen_at = {row[0]: row[3] for row in subjects}
+        with_fp = [row for row in subjects if row[1] is not None]
+        matches: list[neardup.Match] = []
+        if with_fp:
+            matches = self._near_duplicate_candidates(with_fp)
         roots = neardup.resolve_roots(ids, seen_at, matches)
         links = pa.table({
             "id": pa.array(list(ids), pa.string()),
@@ -429,6 +420,57 @@ class Warehouse:
                 """
             )
         return sum(1 for i in ids if roots.get(i) is not None)
+
+    def _near_duplicate_candidates(
+        self, subjects: Sequence[tuple[str, int, int, datetime]]
+    ) -> list[neardup.Match]:
+        """Stored articles within the distance of each subject, seen earlier, of similar length.
+
+        Two steps: band equality plus the bit distance, reading only the narrow band and
+        fingerprint columns of the table; then the few hits' details by rowid.
+        """
+        table = pa.table({
+            "id": pa.array([s[0] for s in subjects], pa.string()),
+            "fingerprint": pa.array([s[1] for s in subjects], pa.int64()),
+        })
+        band_join = """
+            select s.id, c.rowid as cand_rowid,
+                   bit_count(xor(s.fingerprint, c.fingerprint)) as distance
+            from subjects as s
+            join articles as c on c.fp_band_{n} = s.band_{n}
+            where bit_count(xor(s.fingerprint, c.fingerprint)) <= ?
+        """
+        sql = (
+            "with subjects as (select *, fingerprint & 65535 as band_0, "
+            "(fingerprint >> 16) & 65535 as band_1, (fingerprint >> 32) & 65535 as band_2, "
+            "(fingerprint >> 48) & 65535 as band_3 from link_subjects) "
+            "select distinct * from ("
+            + " union all ".join(band_join.format(n=n) for n in range(neardup.BANDS))
+            + ")"
+        )
+        with self._registered("link_subjects", table):
+            hits = self.con.execute(sql, [self.max_distance] * neardup.BANDS).fetchall()
+        if not hits:
+            return []
+        details = {
+            row[0]: row[1:]
+            for row in self.con.execute(
+                """
+                select rowid, id, duplicate_of, first_seen_at, coalesce(word_count, 0)
+                from articles where rowid in (select unnest(?::bigint[]))
+                """,
+                [sorted({h[1] for h in hits})],
+            ).fetchall()
+        }
+        by_id = {s[0]: s for s in subjects}
+        matches = []
+        for subject_id, rowid, dist in hits:
+            cand_id, cand_root, cand_seen, cand_words = details[rowid]
+            _, _, words, seen = by_id[subject_id]
+            earlier = cand_seen < seen or (cand_seen == seen and cand_id < subject_id)
+            if earlier and cand_id != subject_id and neardup.similar_length(words, cand_words):
+                matches.append(neardup.Match(subject_id, cand_id, cand_root, cand_seen, dist))
+        return matches
 
     def _insert_pages(self, pages: Sequence[StoredPage], run_id: str) -> None:
         unique = list({p.article_id: p for p in reversed(pages)}.values())[::-1]

@@ -272,6 +272,10 @@ def test_same_fingerprint_but_very_different_length_is_not_a_copy(wh: Warehouse)
     long = make_article("long", text="word " * 400, fingerprint=12345)
 
     assert wh.load_batch(make_batch("run-1", [short, long])).duplicates_linked == 0
+    later = make_article("later", text="word " * 390, fingerprint=12345 ^ 1)
+    assert wh.load_batch(make_batch("run-1", [later])).duplicates_linked == 1
+    links = dict(wh.con.execute("select id, duplicate_of from articles").fetchall())
+    assert links[later.id] == long.id
 
 
 # --------------------------------------------------------------------------- unseen

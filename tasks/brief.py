@@ -43,6 +43,7 @@ EVIDENCE_SHOWN = 3
 UNTAGGED = "untagged"
 OTHERS = "others"
 MAX_SINCE_DAYS = 3660
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TEMPLATE = "brief.html.j2"
 SINCE_DAYS = re.compile(r"^\s*(\d{1,4})\s*d\s*$", re.IGNORECASE)
 SVG_START = re.compile(r"<svg\b")
@@ -84,8 +85,8 @@ def parse_since(since: str, now: datetime) -> datetime:
     """The start of a brief's window.
 
     Args:
-        since: `Nd` (N days before `now`: 1d, 7d, 30d …) or a date `YYYY-MM-DD`
-            (from 00:00 UTC that day).
+        since: `Nd` (N days before `now`: 1d, 7d, 30d …), a date `YYYY-MM-DD`
+            (from 00:00 UTC that day) or `all` (everything stored).
         now: The end of the window, timezone-aware.
 
     Returns:
@@ -95,6 +96,8 @@ def parse_since(since: str, now: datetime) -> datetime:
         ConfigError: `since` is neither form, or names a day after `now`.
     """
     now = now.astimezone(UTC)
+    if since.strip().lower() == "all":
+        return EPOCH
     match = SINCE_DAYS.match(since)
     if match:
         days = int(match.group(1))
@@ -105,7 +108,7 @@ def parse_since(since: str, now: datetime) -> datetime:
         day = date.fromisoformat(since.strip())
     except ValueError:
         raise ConfigError(
-            f"--since {since!r} is not 1d, 7d, 30d (any Nd) or a date YYYY-MM-DD"
+            f"--since {since!r} is not 1d, 7d, 30d (any Nd), a date YYYY-MM-DD or all"
         ) from None
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     if start > now:
@@ -115,6 +118,8 @@ def parse_since(since: str, now: datetime) -> datetime:
 
 def window_label(data: BriefData) -> str:
     """How the page names its window, e.g. 'since 2026-03-07 06:00 UTC (24 h)'."""
+    if data.since <= EPOCH:
+        return "of all time"
     hours = (data.until - data.since).total_seconds() / 3600
     span = f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.0f} days"
     return f"since {format_when(data.since)} ({span})"
@@ -129,6 +134,21 @@ def format_when(value: datetime | date | None) -> str:
             value = value.replace(tzinfo=UTC)
         return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return value.isoformat()
+
+
+def chart_period(data: BriefData, days: int = TREND_DAYS) -> tuple[date, str]:
+    """The last day the charts cover, and how the page names their period.
+
+    The charts end on the newest story's day (never after today), as the
+    `topic_trends` rows read and `source_share` do: a warehouse that stopped
+    being fed still shows its last months of coverage, with the dates said.
+    """
+    today = data.until.astimezone(UTC).date()
+    last = max((row.day for row in data.trends), default=today)
+    last = min(last, today)
+    if last == today:
+        return last, f"the last {days} days"
+    return last, f"the {days} days to {last.isoformat()}"
 
 
 # ------------------------------------------------------------------ grouping
@@ -312,7 +332,8 @@ def render_html(
         The HTML document.
     """
     groups = group_by_topic(data.stories, top_n)
-    trend = trend_chart_svg(data.trends, data.until.astimezone(UTC).date())
+    last_day, period = chart_period(data)
+    trend = trend_chart_svg(data.trends, last_day)
     share = share_chart_svg(data.shares)
     copies = sum(len(s.copies) for s in data.stories)
     sources = {s.source for s in data.stories}
@@ -324,7 +345,7 @@ def render_html(
         generated_at=format_when(generated_at or datetime.now(UTC)),
         trend_svg=Markup(trend) if trend else None,  # matplotlib escapes its text
         share_svg=Markup(share) if share else None,
-        trend_days=TREND_DAYS,
+        period=period,
         evidence_shown=EVIDENCE_SHOWN,
         stories=len(data.stories),
         copies=copies,

@@ -56,6 +56,10 @@ inner join window_stories as w on w.article_id = a.duplicate_of
 order by a.duplicate_of, coalesce(a.published_at, a.first_seen_at), a.id
 """
 
+LAST_DAY_SQL = """
+select least(coalesce(max(day), ?), ?) from daily_topic_counts
+"""
+
 TRENDS_SQL = """
 select day, topic, stories, stories_7d_avg
 from topic_trends
@@ -124,7 +128,9 @@ def brief_data(
             time, or first-seen time when the page gave no date.
         until: End of the window, for the page's heading and the trend chart's last
             day (default: now).
-        trend_days: Days of topic trends to read, ending on `until`'s UTC date.
+        trend_days: Days of topic trends to read, ending on the day of the newest story
+            or on `until`'s UTC date, whichever is earlier (so an old warehouse still
+            shows its last months of coverage; `source_share` counts the same days).
 
     Returns:
         The window's stories (best first, with their syndicated copies), the topic
@@ -134,11 +140,13 @@ def brief_data(
         WarehouseError: no warehouse at `path`, or it lacks the brief's views.
     """
     until = until or datetime.now(UTC)
-    last_day = until.astimezone(UTC).date()
+    today = until.astimezone(UTC).date()
     con = open_reader(path)
     try:
         _check_views(con, path)
         stories = _stories(con, since)
+        last_row = con.execute(LAST_DAY_SQL, [today, today]).fetchone()
+        last_day = _day(last_row[0]) if last_row and last_row[0] is not None else today
         trends = tuple(
             TopicDay(day=_day(r[0]), topic=str(r[1]), stories=int(r[2]), avg_7d=float(r[3]))
             for r in con.execute(

@@ -502,3 +502,57 @@ def test_nightly_publishes_markdown_and_link_artifacts(
     best = max(data.stories, key=lambda s: s.score)
     assert best.url in md
     assert path.as_uri() in str(getattr(links[0], "data", ""))
+
+
+def test_an_old_warehouse_charts_its_last_90_days_of_coverage(tmp_path: Path) -> None:
+    year_ago = datetime.now(UTC) - timedelta(days=365)
+    old = load_synthetic(tmp_path / "old.duckdb", stories=30, now=year_ago)
+    html = write_brief_file(old.db, "all", tmp_path / "b.html").read_text(encoding="utf-8")
+    assert figure(html, "n-stories") == 30
+    last = max(view_rows(old.db, "select day from daily_topic_counts"))[0]
+    assert f"Topics over the 90 days to {last.isoformat()}" in html
+    assert html.count("<svg") == 2
+    shares = view_rows(old.db, "select sum(stories_90d) from source_share")[0][0]
+    assert shares == 30  # the view's 90 days end on the same day as the chart's
+
+
+def test_brief_of_a_warehouse_ingested_from_a_local_site(
+    prefect_api: str, demo_site: object, workdir: Path
+) -> None:
+    from flows.demo import demo_feeds_file
+    from tests.conftest import run_cli
+
+    feeds = demo_feeds_file(demo_site, workdir)  # type: ignore[arg-type]
+    db = workdir / "data" / "nw.duckdb"
+    ingest = run_cli(prefect_api, "ingest", "--feeds", str(feeds), "--db", str(db), cwd=workdir)
+    assert ingest.returncode == 0, ingest.stderr[-3000:]
+    out = workdir / "brief.html"
+    result = run_cli(prefect_api, "brief", "--db", str(db), "--since", "2000-01-01",
+                     "--out", str(out), cwd=workdir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"brief: {out}" in result.stdout
+    html = out.read_text(encoding="utf-8")
+    page = Page(html)
+    assert_self_contained(html, page)
+
+    stories = view_rows(db, "select article_id, title, source, topics from china_japan_stories")
+    assert stories, "the demo site has China–Japan stories"
+    assert figure(html, "n-stories") == len(stories)
+    per_topic: Counter[str] = Counter()
+    for _, _, _, topics in stories:
+        for topic in (topics or [UNTAGGED]):
+            per_topic[str(topic)] += 1
+    assert page.topics == dict(per_topic)
+    daily = dict(view_rows(db, "select topic, sum(stories) from daily_topic_counts group by 1"))
+    assert {t: n for t, n in per_topic.items() if t != UNTAGGED} == daily
+    for article_id, title, source, _ in stories:
+        if article_id in page.story_ids:
+            assert str(title).replace("&", "&amp;").replace("'", "&#39;") in html
+            assert str(source) in html
+    not_relevant = view_rows(db, """
+        select a.id from articles as a anti join china_japan_stories as s on s.article_id = a.id
+        where a.duplicate_of is null""")
+    assert not {str(r[0]) for r in not_relevant} & set(page.story_ids)
+
+    bad = run_cli(prefect_api, "brief", "--db", str(db), "--since", "soon", cwd=workdir)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--since" in bad.stderr

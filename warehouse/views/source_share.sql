@@ -1,17 +1,15 @@
 -- grain: one row per source (every source in the feeds file, active or not, and any other
 -- source that has articles): how much of the china-japan coverage it carries.
 -- a story's day is its publication date in utc, or the day it was first seen when the page
--- gave no date (as in daily_topic_counts); "90d" = the 90 utc days ending today.
+-- gave no date (as in daily_topic_counts). "90d" = the 90 utc days ending on the day of the
+-- newest china-japan story, or today if that is later than today: on a warehouse ingested
+-- every night, the last 90 days; on an old copy, its last 90 days of coverage.
 -- articles counts original articles only (not syndicated copies), like china_japan_stories,
 -- so rate = stories / articles is the fraction of a source's own articles that are
 -- china-japan stories; share = the source's fraction of all china-japan stories.
 -- copies counts the syndicated copies of china-japan stories that the source carried.
 create or replace view source_share as
 with
-
-bounds as (
-    select cast(timezone('UTC', now()) as date) - 89 as first_day
-),
 
 originals as (
     select
@@ -28,6 +26,15 @@ stories as (
         source,
         cast(timezone('UTC', coalesce(published_at, first_seen_at)) as date) as day
     from china_japan_stories
+),
+
+bounds as (
+    select
+        least(
+            coalesce(max(day), cast(timezone('UTC', now()) as date)),
+            cast(timezone('UTC', now()) as date)
+        ) - 89 as first_day
+    from stories
 ),
 
 story_copies as (

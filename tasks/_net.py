@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email.utils
 import ipaddress
+import itertools
 import random
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
@@ -53,10 +54,10 @@ def classify_address(address: str | IPAddress) -> str | None:
         return "link-local"
     if ip.is_multicast:
         return "multicast"
-    if ip.is_private:
-        return "private"
     if ip.is_reserved:
         return "reserved"
+    if ip.is_private:
+        return "private"
     if isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local:
         return "site-local"
     if not ip.is_global:
@@ -237,7 +238,7 @@ def inflate_bounded(data: bytes, limit: int) -> bytes:
     """
     layer = _Inflater("gzip")
     out = bytearray()
-    for piece in (*layer.feed(data), *layer.flush()):
+    for piece in itertools.chain(layer.feed(data), layer.flush()):
         out += piece
         if len(out) > limit:
             raise OverflowError(limit)

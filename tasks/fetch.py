@@ -36,11 +36,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
 
@@ -663,7 +665,7 @@ def _build_client(
     # The transport's own pool would resolve names again; swap in one that connects
     # to the addresses the guard approved.
     transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(),
+        ssl_context=_ssl_context(),
         max_connections=in_flight,
         max_keepalive_connections=in_flight,
         keepalive_expiry=5.0,
@@ -679,6 +681,12 @@ def _build_client(
         transport=transport, timeout=timeout, headers=headers, follow_redirects=False,
         trust_env=False,
     )
+
+
+@lru_cache(maxsize=1)
+def _ssl_context() -> ssl.SSLContext:
+    """The verifying TLS context, built once (loading the CA bundle costs tens of ms)."""
+    return httpx.create_ssl_context()
 
 
 async def _gather(jobs: Sequence[Awaitable[T]]) -> list[T]:

@@ -1,0 +1,386 @@
+"""The backfill flow: re-tag, re-extract or re-fetch a window of dates, one child run a day.
+
+Wiring only: windows, sitemap discovery, re-extraction and counting live in
+`tasks.backfill_plan` and `tasks.sitemaps`; fetching and loading reuse the
+nightly flow's `load_entries`; the one writer is `warehouse.Warehouse`.
+
+A run of `backfill` starts one `backfill-day` child flow run per UTC date of the
+window. Each day writes under its own run id and records a `runs` row naming
+its parent; when the parent run is retried it skips the days it finished.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
+from functools import partial
+from typing import Any, Literal, cast
+from uuid import UUID
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import (
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
+from prefect.client.schemas.objects import State
+from prefect.states import Failed
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from flows.nightly import current_run_id, fatal, load_entries
+from tasks.backfill_plan import (
+    DayCounts,
+    Mode,
+    add_counts,
+    backfill_lines,
+    backfill_summary,
+    backfill_table,
+    count_tags,
+    counts_from_json,
+    counts_to_json,
+    day_bounds,
+    day_params,
+    discover_task,
+    discovery_log,
+    entries_by_day,
+    entries_in_window,
+    merge_entries,
+    reextract_batch,
+    retag_batch,
+    select_sources,
+    sitemap_entries,
+    sites_of,
+    window_days,
+)
+from tasks.config import Settings
+from tasks.errors import FatalError, WarehouseError
+from tasks.feeds import read_feeds_file
+from tasks.fetch import RobotsCache, fetch_documents
+from tasks.pipeline import distinct_entries, fetch_feeds_task, keep_unseen
+from tasks.records import Entry, FetchKind, FetchLogEntry, LoadBatch
+from tasks.urls import host_of
+from warehouse import Warehouse, query
+
+FAILED_URLS_LOGGED = 10
+THREADS: ThreadPoolTaskRunner[Any] = ThreadPoolTaskRunner(max_workers=4)
+PARENT_FLOW = "backfill"
+DAY_FLOW = "backfill-day"
+CATCH_UP_FLOW = "catch-up"
+
+DONE_DAYS_SQL = """
+select json_extract_string(params, '$.day') as day, summary
+from runs
+where flow = ? and status = 'completed' and json_extract_string(params, '$.parent') = ?
+"""
+"""The days a backfill run already finished (read from the published snapshot)."""
+
+
+# --------------------------------------------------------------------------- the parent
+@flow(
+    name=PARENT_FLOW,
+    flow_run_name="{mode}-{start}-to-{end}",
+    task_runner=THREADS,  # type: ignore[arg-type]  # Prefect's runner generics
+    log_prints=False,
+    persist_result=False,
+)
+def backfill(
+    start: date,
+    end: date,
+    mode: Literal["retag", "reextract", "refetch"] = "retag",
+    sources: list[str] = [],  # noqa: B006 (the UI needs a list default; never mutated)
+    db: str = "",
+    feeds: str = "",
+) -> dict[str, Any] | State:
+    """Re-tag, re-extract or re-fetch the articles of a date window, one child run per day.
+
+    Args:
+        start: First day of the window (UTC date of publication), included.
+        end: Last day of the window, included.
+        mode: retag = run the current China–Japan tagger over stored bodies (no network);
+            reextract = re-extract bodies from the stored raw HTML, then re-tag (no network);
+            refetch = find the window's article URLs in the sources' sitemaps and feeds and
+            ingest the ones the warehouse does not have.
+        sources: Source names from the feeds file to limit the backfill to; empty means all.
+        db: Path of the warehouse file; empty means NEWSWIRE_DB or data/newswire.duckdb.
+        feeds: Path of the feeds CSV (refetch reads it); empty means NEWSWIRE_FEEDS or the
+            bundled seeds/feeds.csv.
+    """
+    logger = get_run_logger()
+    run_id = current_run_id()
+    try:
+        settings = Settings.from_env(feeds_path=feeds or None, db_path=db or None)
+        days = window_days(start, end)
+        params = {"start": start.isoformat(), "end": end.isoformat(), "mode": mode,
+                  "sources": list(sources), "began_at": datetime.now(UTC).isoformat()}
+        done = completed_days(settings, run_id)
+        plan, log, feed_urls = _plan_days(settings, mode, days, sources)
+    except FatalError as exc:
+        return fatal(exc)
+
+    todo = [d for d in days if d not in done]
+    if done:
+        logger.info("resuming: %d of %d days already done by this run", len(days) - len(todo),
+                    len(days))
+    progress = cast(UUID, create_progress_artifact(
+        progress=100.0 * (len(days) - len(todo)) / len(days),
+        description=f"backfill {mode} {start}..{end}: days done",
+    ))
+    counts = add_counts(*done.values())
+    finished = len(days) - len(todo)
+    failure: str | None = None
+    for day in todo:
+        state = backfill_day(
+            day=day, mode=mode, sources=list(sources), db=str(settings.db_path),
+            feeds=str(settings.feeds_path), parent=run_id, entries=plan.get(day, []),
+            feed_urls=feed_urls, return_state=True,
+        )
+        if not state.is_completed():
+            failure = (f"day {day} failed ({state.message or state.name}); "
+                       f"retry this run to resume from {day}")
+            break
+        counts = add_counts(counts, counts_from_json(state.result()["counts"]))
+        finished += 1
+        update_progress_artifact(progress, progress=100.0 * finished / len(days))
+
+    lines = backfill_lines(mode, start, end, counts, finished, len(days) - len(todo))
+    summary = backfill_summary(run_id, counts)
+    # The parent's row is written last, in one go: a 'running' row left while the days
+    # hold the warehouse would be taken for an interrupted run.
+    with Warehouse.open(settings.db_path, run_id=run_id, on_wait=logger.warning) as wh:
+        wh.start_run(run_id, PARENT_FLOW, params)
+        wh.load_batch(LoadBatch(run_id, fetch_log=tuple(log)))
+        wh.finish_run(run_id, summary, status="failed" if failure else "completed")
+    create_table_artifact(table=backfill_table(counts), key=PARENT_FLOW,
+                          description="; ".join(lines))
+    for line in lines:
+        logger.info(line)
+    if failure:
+        logger.error("%s", failure)
+        return Failed(message=failure)
+    totals = sum(counts.values(), DayCounts())
+    return {
+        "run_id": run_id,
+        "mode": mode,
+        "days": len(days),
+        "days_skipped": len(done),
+        "processed": totals.processed,
+        "articles_new": totals.new,
+        "articles_failed": totals.failed,
+        "china_japan": totals.china_japan,
+        "lines": lines,
+    }
+
+
+def completed_days(settings: Settings, parent: str) -> dict[date, dict[str, DayCounts]]:
+    """Days this backfill run finished before (a retried run), with their counts."""
+    try:
+        result = query(settings.db_path, DONE_DAYS_SQL, [DAY_FLOW, parent])
+    except WarehouseError:
+        return {}
+    done: dict[date, dict[str, DayCounts]] = {}
+    for day, summary in result.rows:
+        rows = json.loads(str(summary)).get("sources", []) if summary else []
+        done[date.fromisoformat(str(day))] = {
+            r["source"]: DayCounts(processed=r["entries"], new=r["new"], failed=r["failed"],
+                                   china_japan=r["china_japan"])
+            for r in rows
+        }
+    return done
+
+
+def _plan_days(
+    settings: Settings, mode: Mode, days: Sequence[date], names: Sequence[str]
+) -> tuple[dict[date, list[Entry]], list[FetchLogEntry], dict[str, str]]:
+    """For refetch: the window's entries per day, the discovery's log rows, feed URLs."""
+    if mode != "refetch":
+        return {}, [], {}
+    entries, log, feed_urls = find_entries(settings, days[0], days[-1], names)
+    return entries_by_day(entries), log, feed_urls
+
+
+def find_entries(
+    settings: Settings, first: date, last: date, names: Sequence[str],
+    since: datetime | None = None, until: datetime | None = None,
+) -> tuple[list[Entry], list[FetchLogEntry], dict[str, str]]:
+    """The window's article URLs from the feeds and the sites' sitemaps.
+
+    Returns the entries (each article once, feed entries first), the fetch_log rows of
+    every feed, robots.txt and sitemap read, and the feed URL of each source.
+    """
+    logger = get_run_logger()
+    window = day_bounds(first, last) if since is None or until is None else (since, until)
+    all_sources = read_feeds_file(settings.feeds_path)
+    selected = select_sources(all_sources, names)
+    chosen = {s.name for s in selected}
+    deadline = time.monotonic() + settings.run_budget_s
+
+    outcomes = fetch_feeds_task(selected, {}, settings, deadline)
+    log = [row for o in outcomes for row in o.log]
+    from_feeds = entries_in_window(distinct_entries(outcomes), *window)
+
+    robots = RobotsCache()
+    from_sitemaps: list[Entry] = []
+    for site, candidates in sites_of(all_sources).items():
+        if not chosen & {s.name for s in candidates}:
+            continue
+        fetch = partial(_fetch_documents, settings, robots, host_of(site), deadline)
+        found = discover_task(site, *window, fetch)
+        log += discovery_log(found, candidates[0].name if len(candidates) == 1 else None)
+        from_sitemaps += sitemap_entries(found.entries, candidates, chosen)
+
+    entries = merge_entries(from_feeds, from_sitemaps)
+    logger.info("[%s, %s): %d article URLs (%d from feeds, %d more from sitemaps)",
+                window[0].isoformat(), window[1].isoformat(), len(entries), len(from_feeds),
+                len(entries) - len(from_feeds))
+    return entries, log, {s.name: s.url for s in all_sources}
+
+
+def _fetch_documents(
+    settings: Settings, robots: RobotsCache, host: str, deadline: float,
+    urls: Sequence[str], kind: FetchKind,
+) -> list[Any]:
+    return fetch_documents(urls, settings, robots, kind=kind, trusted_host=host,
+                           deadline=deadline)
+
+
+# --------------------------------------------------------------------------- one day
+@flow(
+    name=DAY_FLOW,
+    flow_run_name="{mode}-{day}",
+    task_runner=THREADS,  # type: ignore[arg-type]  # Prefect's runner generics
+    log_prints=False,
+    persist_result=False,
+    validate_parameters=False,
+)
+def backfill_day(
+    day: date,
+    mode: Mode,
+    sources: list[str],
+    db: str,
+    feeds: str,
+    parent: str,
+    entries: list[Entry],
+    feed_urls: dict[str, str],
+) -> dict[str, Any]:
+    """One day of a backfill, written under its own run id.
+
+    Args:
+        day: The UTC date of publication this run covers.
+        mode: retag, reextract or refetch.
+        sources: Source names to limit to; empty means all.
+        db: Path of the warehouse file.
+        feeds: Path of the feeds CSV.
+        parent: Run id of the backfill this day belongs to.
+        entries: For refetch, the day's article URLs found by the parent.
+        feed_urls: For refetch, the feed URL of each source (the address guard's exemption).
+    """
+    logger = get_run_logger()
+    run_id = current_run_id()
+    settings = Settings.from_env(feeds_path=feeds or None, db_path=db or None)
+    with Warehouse.open(settings.db_path, run_id=run_id, on_wait=logger.warning) as wh:
+        wh.start_run(run_id, DAY_FLOW, day_params(parent, day, mode, sources))
+        try:
+            if mode == "refetch":
+                counts = _refetch(wh, run_id, entries, feed_urls, settings, f"refetch {day}")
+            elif mode == "reextract":
+                counts = _reextract_day(wh, run_id, day, sources, settings)
+            else:
+                counts = _retag_day(wh, run_id, day, sources, settings)
+        except BaseException:
+            wh.finish_run(run_id, backfill_summary(run_id, {}), status="failed")
+            raise
+        wh.finish_run(run_id, backfill_summary(run_id, counts))
+    create_table_artifact(table=backfill_table(counts), description=f"backfill {mode} {day}")
+    return {"day": day.isoformat(), "counts": counts_to_json(counts)}
+
+
+def _retag_day(
+    wh: Warehouse, run_id: str, day: date, sources: Sequence[str], settings: Settings
+) -> dict[str, DayCounts]:
+    logger = get_run_logger()
+    counts: dict[str, DayCounts] = {}
+    for no, batch in enumerate(wh.article_batches(day, day, sources, settings.batch_size)):
+        tags = retag_batch(day, no, batch)
+        wh.load_batch(LoadBatch(run_id, tags=tuple(tags)))
+        counts = add_counts(counts, count_tags(tags, {a.id: a.source for a in batch}))
+        logger.info("%s batch %d: %d articles re-tagged", day, no + 1, len(tags))
+    return counts
+
+
+def _reextract_day(
+    wh: Warehouse, run_id: str, day: date, sources: Sequence[str], settings: Settings
+) -> dict[str, DayCounts]:
+    logger = get_run_logger()
+    counts: dict[str, DayCounts] = {}
+    for no, batch in enumerate(wh.article_batches(day, day, sources, settings.batch_size)):
+        result = reextract_batch(day, no, batch, settings)
+        wh.update_articles(result.articles)
+        tags = retag_batch(day, no, list(result.articles))
+        wh.load_batch(LoadBatch(run_id, tags=tuple(tags)))
+        failed = {s: DayCounts(processed=n, failed=n)
+                  for s, n in Counter(s for s, _ in result.failed).items()}
+        counts = add_counts(counts, failed,
+                            count_tags(tags, {a.id: a.source for a in result.articles}))
+        logger.info("%s batch %d: %d re-extracted, %d failed, %d without a stored page", day,
+                    no + 1, len(result.articles), len(result.failed), result.without_page)
+        for _, line in result.failed[:FAILED_URLS_LOGGED]:
+            logger.warning("not re-extracted (stored body kept): %s", line)
+    return counts
+
+
+def _refetch(
+    wh: Warehouse, run_id: str, entries: Sequence[Entry], feed_urls: Mapping[str, str],
+    settings: Settings, label: str,
+) -> dict[str, DayCounts]:
+    """Ingest the entries the warehouse does not hold yet; counts per source."""
+    missing = keep_unseen(entries, wh.unseen([e.canonical_url for e in entries]))
+    get_run_logger().info("%s: %d article URLs, %d not in the warehouse", label, len(entries),
+                          len(missing))
+    deadline = time.monotonic() + settings.run_budget_s
+    load_entries(wh, run_id, missing, dict(feed_urls), settings, deadline, label)
+    found, fetched = Counter(e.source for e in entries), Counter(e.source for e in missing)
+    stored = wh.run_counts(run_id)
+    return {
+        name: DayCounts(found[name], fetched[name], *stored.get(name, (0, 0, 0)))
+        for name in sorted(set(found) | set(stored))
+    }
+
+
+# --------------------------------------------------------------------------- catch-up
+@flow(
+    name=CATCH_UP_FLOW,
+    flow_run_name="catch-up-{until:%Y-%m-%dT%H%M}",
+    task_runner=THREADS,  # type: ignore[arg-type]  # Prefect's runner generics
+    log_prints=False,
+    persist_result=False,
+)
+def catch_up(since: datetime, until: datetime, feeds: str = "", db: str = "") -> dict[str, Any]:
+    """Refetch a late scheduled night [since, until) from the feeds and the sites' sitemaps.
+
+    Args:
+        since: Start of the night (inclusive).
+        until: The run's scheduled start (exclusive).
+        feeds: Path of the feeds CSV.
+        db: Path of the warehouse file.
+    """
+    logger = get_run_logger()
+    run_id = current_run_id()
+    settings = Settings.from_env(feeds_path=feeds or None, db_path=db or None)
+    since, until = since.astimezone(UTC), until.astimezone(UTC)
+    entries, log, feed_urls = find_entries(settings, since.date(), until.date(), [],
+                                           since=since, until=until)
+    with Warehouse.open(settings.db_path, run_id=run_id, on_wait=logger.warning) as wh:
+        wh.start_run(run_id, CATCH_UP_FLOW, {"since": since.isoformat(),
+                                            "until": until.isoformat()})
+        wh.load_batch(LoadBatch(run_id, fetch_log=tuple(log)))
+        counts = _refetch(wh, run_id, entries, feed_urls, settings, CATCH_UP_FLOW)
+        wh.finish_run(run_id, backfill_summary(run_id, counts))
+    lines = backfill_lines("refetch", since.date(), until.date(), counts, 1, 0)
+    create_table_artifact(table=backfill_table(counts), key=CATCH_UP_FLOW,
+                          description="; ".join(lines))
+    for line in lines:
+        logger.info(line)
+    return {"run_id": run_id, "counts": counts_to_json(counts), "lines": lines}

@@ -98,6 +98,7 @@ DRAIN_LIMIT_BYTES = 64 * 1024
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
 ALLOWED_SCHEMES = frozenset({"http", "https"})
+_BAD_LOCATION = "Invalid URL in location header"
 
 T = TypeVar("T")
 
@@ -218,13 +219,11 @@ async def afetch_pages(
     deadline: float | None = None,
 ) -> list[Response | Failure]:
     """`fetch_pages` for callers that already run an event loop."""
+    policies: dict[str, _Policy] = {}
+    for feed_url in {r.feed_url for r in requests}:
+        policies[feed_url] = _Policy.for_kind(FetchKind.PAGE, settings, _host_of(feed_url))
     async with _Session(settings, robots, deadline, MAX_IN_FLIGHT) as session:
-        jobs = [
-            session.fetch(
-                r.url, _Policy.for_kind(FetchKind.PAGE, settings, _host_of(r.feed_url))
-            )
-            for r in requests
-        ]
+        jobs = [session.fetch(r.url, policies[r.feed_url]) for r in requests]
         results = await _gather(jobs)
     _log_summary("pages", results)
     return results
@@ -388,7 +387,7 @@ class _Session:
     in_flight: int
     pins: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _dns: dict[str, asyncio.Task[tuple[str, ...] | _Fail]] = field(default_factory=dict)
-    _gates: dict[str, _HostGate] = field(default_factory=dict)
+    _gates: dict[tuple[bytes, int | None], _HostGate] = field(default_factory=dict)
     _client: httpx.AsyncClient | None = None
     _slots: asyncio.Semaphore | None = None
 
@@ -429,20 +428,24 @@ class _Session:
         hops = 0
         permanent = True
         while True:
-            problem = _scheme_problem(current, redirected=hops > 0)
-            if problem is None:
-                target = httpx.URL(current)
-                problem = await self._guard(target, policy.trusted_host, redirected=hops > 0)
+            target = _parsed(current, redirected=hops > 0)
+            if isinstance(target, _Fail):
+                return target, current, None
+            problem = await self._guard(target, policy.trusted_host, redirected=hops > 0)
             if problem is None and policy.check_robots:
                 problem = await self._robots_problem(target)
             if problem is not None:
                 return problem, current, None
-            outcome = await self._with_retries(current, policy, attempts)
+            outcome = await self._with_retries(target, policy, attempts)
             if not isinstance(outcome, _Redirect):
                 moved = current if hops and permanent else None
                 return outcome, current, moved
             hops += 1
-            following = urljoin(current, outcome.location).partition("#")[0]
+            try:
+                following = urljoin(current, outcome.location).partition("#")[0]
+            except ValueError:
+                detail = f"HTTP {outcome.status} with a bad Location: {outcome.location[:200]}"
+                return _Fail(FailureReason.HTTP_ERROR, detail, outcome.status), current, None
             if hops > self.settings.max_redirects:
                 detail = f"more than {self.settings.max_redirects} redirects"
                 too_many = _Fail(FailureReason.TOO_MANY_REDIRECTS, detail, outcome.status)
@@ -455,7 +458,7 @@ class _Session:
             current = following
 
     async def _with_retries(
-        self, url: str, policy: _Policy, attempts: _Attempts
+        self, url: httpx.URL, policy: _Policy, attempts: _Attempts
     ) -> _Fail | _Redirect | _Done:
         retry_no = 0
         while True:
@@ -482,7 +485,7 @@ class _Session:
             logger.debug("retrying %s in %.2f s after %s", url, delay, outcome.detail)
             await asyncio.sleep(delay)
 
-    async def _attempt(self, url: str, policy: _Policy) -> _Outcome:
+    async def _attempt(self, url: httpx.URL, policy: _Policy) -> _Outcome:
         assert self._slots is not None
         limit = RESPONSE_TIME_FACTOR * self.settings.timeout_s
         async with self._gate(url).slot(self.deadline), self._slots:
@@ -507,14 +510,18 @@ class _Session:
                 if _is_dns_error(exc):
                     return _Fail(FailureReason.DNS_ERROR, f"DNS lookup failed: {_reason(exc)}")
                 return _Transient(FailureReason.CONNECT_ERROR, f"connect failed: {_reason(exc)}")
-            except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
+            except httpx.RemoteProtocolError as exc:
+                if _BAD_LOCATION in str(exc):  # raised by httpx while reading a redirect
+                    return _Fail(FailureReason.HTTP_ERROR, f"bad redirect: {_reason(exc)}")
+                return _Transient(FailureReason.READ_ERROR, f"connection broken: {_reason(exc)}")
+            except (httpx.ReadError, httpx.WriteError) as exc:
                 return _Transient(FailureReason.READ_ERROR, f"connection broken: {_reason(exc)}")
             except httpx.UnsupportedProtocol as exc:
                 return _Fail(FailureReason.BAD_SCHEME, _reason(exc))
             except (httpx.InvalidURL, httpx.LocalProtocolError) as exc:
                 return _Fail(FailureReason.HTTP_ERROR, f"invalid request: {_reason(exc)}")
 
-    async def _exchange(self, url: str, policy: _Policy) -> _Outcome:
+    async def _exchange(self, url: httpx.URL, policy: _Policy) -> _Outcome:
         assert self._client is not None
         request = self._client.build_request("GET", url, headers=policy.headers())
         response = await self._client.send(request, stream=True)
@@ -559,8 +566,6 @@ class _Session:
         self, url: httpx.URL, trusted: str | None, *, redirected: bool
     ) -> _Fail | None:
         host = _host_of_url(url)
-        if not host:
-            return _Fail(FailureReason.HTTP_ERROR, f"no host in {url}")
         if trusted is not None and host == trusted:
             return None
         shown = f"redirect to {host}" if redirected else host
@@ -642,8 +647,8 @@ class _Session:
         return RobotsRules(note=note)
 
     # ---------------------------------------------------------------- helpers
-    def _gate(self, url: str) -> _HostGate:
-        key = urlsplit(url).netloc.lower()
+    def _gate(self, url: httpx.URL) -> _HostGate:
+        key = (url.raw_host, url.port)
         gate = self._gates.get(key)
         if gate is None:
             gate = _HostGate(self.settings.per_host_concurrency, self.settings.per_host_delay_s)
@@ -767,13 +772,25 @@ def _response(
     )
 
 
-def _scheme_problem(url: str, *, redirected: bool) -> _Fail | None:
-    scheme = urlsplit(url).scheme.lower()
-    if scheme in ALLOWED_SCHEMES:
-        return None
-    if redirected:
-        return _Fail(FailureReason.BAD_SCHEME, f"redirect to {url} refused (only http and https)")
-    return _Fail(FailureReason.BAD_SCHEME, f"scheme {scheme or 'missing'} is not http(s)")
+def _parsed(url: str, *, redirected: bool) -> httpx.URL | _Fail:
+    """The URL of one hop, or why it cannot be requested (scheme, syntax, no host)."""
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError as exc:
+        return _Fail(FailureReason.HTTP_ERROR, f"invalid URL: {exc}")
+    if scheme not in ALLOWED_SCHEMES:
+        if redirected:
+            detail = f"redirect to {url} refused (only http and https)"
+        else:
+            detail = f"scheme {scheme or 'missing'} is not http(s)"
+        return _Fail(FailureReason.BAD_SCHEME, detail)
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        return _Fail(FailureReason.HTTP_ERROR, f"invalid URL: {_reason(exc)}")
+    if not parsed.raw_host:
+        return _Fail(FailureReason.HTTP_ERROR, f"no host in {url}")
+    return parsed
 
 
 def _status_reason(status: int) -> FailureReason:

@@ -268,11 +268,21 @@ def test_connections_go_to_the_address_the_guard_approved(site: LocalSite) -> No
 
 
 def test_bad_urls_are_failures_not_exceptions(site: LocalSite) -> None:
+    site.add("/out/bad-location", b"", status=302, validators=False,
+             headers={"Location": "http://[::1/"})
     feed = site.url("/feeds/news.rss")
-    urls = ["ftp://127.0.0.1/file", "file:///etc/passwd", "not a url", "http://", "mailto:x@y"]
-    results = fetch_pages([PageRequest(u, feed) for u in urls], FAST, RobotsCache())
-    assert [r.reason for r in map(failed, results)][:2] == [FailureReason.BAD_SCHEME] * 2
-    assert all(isinstance(r, Failure) for r in results)
+    cases = {
+        "ftp://127.0.0.1/file": FailureReason.BAD_SCHEME,
+        "file:///etc/passwd": FailureReason.BAD_SCHEME,
+        "not a url": FailureReason.BAD_SCHEME,
+        "mailto:x@y": FailureReason.BAD_SCHEME,
+        "http://": FailureReason.HTTP_ERROR,
+        "http://[::1/": FailureReason.HTTP_ERROR,
+        site.url("/out/bad-location"): FailureReason.HTTP_ERROR,
+    }
+    results = fetch_pages([PageRequest(u, feed) for u in cases], FAST, RobotsCache())
+    assert [failed(r).reason for r in results] == list(cases.values())
+    assert not any(r.detail.startswith("unexpected") for r in map(failed, results))
 
 
 # --------------------------------------------------------------------------- feeds

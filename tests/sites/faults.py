@@ -728,6 +728,7 @@ def build_fault_site(site: LocalSite) -> FaultPlan:
     page("connect-timeout", f"http://127.0.0.1:{dead_port}/news/unreachable.html", "timeout")
 
     # size and type
+    gzip_bomb()  # built now, not by the first request's handler while the client waits
     site.add_handler("/news/bomb.html", _bomb)
     page("gzip-bomb", "/news/bomb.html", "too_large")
     site.add_handler("/news/huge.html", _huge(plan, declared=False))

@@ -14,6 +14,8 @@ PREFECT_DEFAULTS = {
     "PREFECT_LOGGING_EXTRA_LOGGERS": "tasks,warehouse",
     "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "60",
+    # tasks/ and warehouse/ log from plain functions too, outside any run
+    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
 }
 
 for _name, _value in PREFECT_DEFAULTS.items():

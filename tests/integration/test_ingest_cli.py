@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 from datetime import date
 from importlib.resources import files
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from flows.demo import demo_feeds_file
+from flows.demo import demo_feeds_file, serve_demo_site
 from flows.localsite import LocalSite
 from tests.conftest import run_cli
 
@@ -54,24 +55,38 @@ def seed_paragraphs() -> list[str]:
     ]
 
 
-@pytest.fixture()
-def ingested(prefect_api: str, demo_site: LocalSite, workdir: Path) -> tuple[Path, Path, object]:
-    feeds = demo_feeds_file(demo_site, workdir)
-    db = workdir / "data" / "nw.duckdb"
+@pytest.fixture(scope="module")
+def site() -> Iterator[LocalSite]:
+    """One demo site for the module's shared ingest."""
+    served = serve_demo_site()
+    try:
+        yield served
+    finally:
+        served.stop()
+
+
+@pytest.fixture(scope="module")
+def ingested(
+    prefect_api: str, site: LocalSite, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Path, object]:
+    """The demo site ingested once by `newswire ingest`; tests below read the result."""
+    workdir = tmp_path_factory.mktemp("ingest")
+    feeds = demo_feeds_file(site, workdir)
+    db = workdir / "nw.duckdb"
     result = run_cli(prefect_api, "ingest", "--feeds", str(feeds), "--db", str(db), cwd=workdir)
     assert result.returncode == 0, result.stderr[-3000:]
     return feeds, db, result
 
 
 def test_every_article_lands_once_with_body_title_source_and_date(
-    ingested: tuple[Path, Path, object], demo_site: LocalSite
+    ingested: tuple[Path, Path, object], site: LocalSite
 ) -> None:
     _, db, result = ingested
     expected = expected_articles()
     stored = rows(db, "select url, title, source, published_at, text, word_count from articles")
     by_path = {}
     for url, title, source, published, text, words in stored:
-        path = str(url).removeprefix(demo_site.base_url).split("?")[0]
+        path = str(url).removeprefix(site.base_url).split("?")[0]
         assert path not in by_path, f"{path} stored twice"
         by_path[path] = (title, source, published, text, words)
     assert set(by_path) == set(expected)
@@ -109,11 +124,11 @@ def test_console_output_is_a_summary_without_tracebacks(
 
 
 def test_china_japan_stories_view_lists_the_expected_stories(
-    ingested: tuple[Path, Path, object], demo_site: LocalSite
+    ingested: tuple[Path, Path, object], site: LocalSite
 ) -> None:
     _, db, _ = ingested
     found = {
-        str(u).removeprefix(demo_site.base_url)
+        str(u).removeprefix(site.base_url)
         for (u,) in rows(db, "select url from china_japan_stories")
     }
     want = {p for p, a in expected_articles().items() if a["china_japan"]}
@@ -121,18 +136,18 @@ def test_china_japan_stories_view_lists_the_expected_stories(
 
 
 def test_rerun_stores_nothing_and_feeds_answer_304(
-    ingested: tuple[Path, Path, object], prefect_api: str, demo_site: LocalSite
+    ingested: tuple[Path, Path, object], prefect_api: str, site: LocalSite
 ) -> None:
     feeds, db, _ = ingested
     before = rows(db, "select count(*) from articles")[0][0]
-    demo_site.reset_log()
+    site.reset_log()
     again = run_cli(prefect_api, "ingest", "--feeds", str(feeds), "--db", str(db))
     assert again.returncode == 0, again.stderr[-3000:]
     assert rows(db, "select count(*) from articles")[0][0] == before
-    feed_requests = [r for r in demo_site.seen if r.path.startswith("/feeds/")]
+    feed_requests = [r for r in site.seen if r.path.startswith("/feeds/")]
     assert feed_requests and all(r.status == 304 for r in feed_requests)
     assert all("If-None-Match" in r.headers or "if-none-match" in r.headers for r in feed_requests)
-    assert [r for r in demo_site.seen if r.path.endswith(".html")] == []
+    assert [r for r in site.seen if r.path.endswith(".html")] == []
     assert "2 unchanged" in again.stdout
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from prefect.runtime import flow_run
 from prefect.states import Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from tasks.backfill_plan import catch_up_window
 from tasks.config import Settings
 from tasks.errors import FatalError
 from tasks.feeds import read_feeds_file
@@ -173,6 +175,12 @@ def nightly_ingest(feeds: str = "", db: str = "") -> dict[str, Any] | State:
     try:
         settings = Settings.from_env(feeds_path=feeds or None, db_path=db or None)
         summary = ingest(settings)
+        late = catch_up_window(flow_run.get_scheduled_start_time(), datetime.now(UTC))
+        if late is not None:  # created for a past time: also refetch the night it was meant for
+            from flows.backfill import catch_up  # noqa: PLC0415 (flows.backfill imports this)
+
+            catch_up(since=late[0], until=late[1], feeds=str(settings.feeds_path),
+                     db=str(settings.db_path))
     except FatalError as exc:
         return fatal(exc)
     return summary_dict(summary)

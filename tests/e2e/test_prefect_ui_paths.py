@@ -24,7 +24,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from flows.demo import demo_feeds_file, serve_demo_site
 from flows.localsite import LocalSite
 from tasks.sitemaps import parse_sitemap
 from tasks.tag import TAGGER_VERSION
-from tests.conftest import NEWSWIRE, cli_env, stop_process
+from tests.conftest import NEWSWIRE, cli_env, run_cli, stop_process
 from warehouse import Warehouse, query
 from warehouse.snapshot import lock_path, read_holder
 
@@ -313,3 +313,53 @@ def test_refetch_ingests_the_windows_missing_articles_from_the_sitemap(first_nig
     sitemap_rows = stack.sql("select count(*) from fetch_log where run_id = ? and kind = 'sitemap'",
                              run_id)
     assert sitemap_rows[0][0] >= 1
+
+
+# --------------------------------------------------------------------------- API schedule path
+def test_runs_scheduled_for_a_past_night_refetch_that_night(first_night: Stack) -> None:
+    stack = first_night
+    before = stack.articles()
+    nightly = stack.deployment("nightly-ingest", "nightly-ingest")
+    known = {r["id"] for r in stack.post("/flow_runs/filter", {
+        "flow_runs": {"deployment_id": {"any_": [nightly["id"]]}}})}
+    # one night in the nightly's own zone: its 06:30 Asia/Tokyo run of 2025-10-23
+    stack.post(f"/deployments/{nightly['id']}/schedule", {
+        "start_time": "2025-10-23T00:00:00+09:00", "end_time": "2025-10-23T23:00:00+09:00"})
+    (created,) = [r for r in stack.post("/flow_runs/filter", {
+        "flow_runs": {"deployment_id": {"any_": [nightly["id"]]}}}) if r["id"] not in known]
+    scheduled = datetime.fromisoformat(created["expected_start_time"])
+    assert scheduled == datetime(2025, 10, 22, 21, 30, tzinfo=UTC)
+
+    run = stack.wait(created["id"])
+
+    _assert_completed(stack, run)
+    (catch_up,) = stack.children(created["id"])
+    assert catch_up["name"] == "catch-up-2025-10-22T2130"
+    listed = parse_sitemap(stack.site.routes["/sitemap.xml"].body, stack.site.base_url)  # type: ignore[union-attr]
+    night = {e.url for e in listed.entries
+             if e.published_at and scheduled - timedelta(days=1) <= e.published_at < scheduled
+             and "missing-" not in e.url}
+    assert night, "the demo sitemap has articles in that night"
+    assert set(stack.articles()) - set(before) == night
+
+
+# --------------------------------------------------------------------------- the command line
+def test_the_command_line_starts_the_same_backfill(first_night: Stack) -> None:
+    stack = first_night
+    common = ("--db", str(stack.db), "--feeds", str(stack.feeds))
+    wrong = run_cli(stack.api, "backfill", "--start", "2025-11-03", "--end", "2025-11-01",
+                    *common, cwd=stack.workdir)
+    assert wrong.returncode == 2
+    assert wrong.stderr.strip().splitlines()[-1] == (
+        "newswire: error: backfill start 2025-11-03 is after end 2025-11-01")
+
+    done = run_cli(stack.api, "backfill", "--start", "2025-11-03", "--end", "2025-11-03",
+                   "--mode", "reextract", *common, cwd=stack.workdir)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.splitlines()[:2] == [
+        "backfill reextract 2025-11-03..2025-11-03: 1 days done",
+        "articles: 1 re-extracted, 0 new, 0 failed",
+    ]
+    (row,) = stack.sql("select status from runs where flow = 'backfill' and params->>'mode' = "
+                       "'reextract'")
+    assert row == ("completed",)

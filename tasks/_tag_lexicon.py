@@ -242,6 +242,60 @@ def _compile_cjk(terms: set[str]) -> re.Pattern[str] | None:
     return re.compile(_trie_pattern(sorted(terms), "a-z"))
 
 
+_ENTITY_SET = frozenset({CHINA, JAPAN, PAIR, ANCHOR, OTHER, IGNORE})
+
+
+def _inherit_entities(table: dict[str, dict[tuple[int, str], float]]) -> None:
+    """Give a cue or negative term the entities of the aliases inside it.
+
+    The longest term wins at a position, so a cue such as 日本人学校 or "nanjing massacre"
+    would otherwise hide the country it names. Terms that list their own entity in
+    aliases.csv (e.g. "east china sea" as ignore) keep exactly what they list.
+    """
+    aliases = {
+        t: [(k, v) for k, v in slot.items() if k[0] in _ENTITY_SET]
+        for t, slot in table.items()
+        if not t.endswith("*") and any(k[0] in _ENTITY_SET for k in slot)
+    }
+    for term, slot in table.items():
+        if term.endswith("*") or term in aliases:
+            continue
+        inner = _inner_aliases(term.rstrip("*"), aliases)
+        for key, weight in inner:
+            slot.setdefault(key, weight)
+
+
+def _inner_aliases(
+    term: str, aliases: dict[str, list[tuple[tuple[int, str], float]]]
+) -> list[tuple[tuple[int, str], float]]:
+    """Entities of the longest alias terms found inside `term` (non-overlapping, left first)."""
+    found: list[tuple[tuple[int, str], float]] = []
+    latin = _is_latin(term)
+    i = 0
+    while i < len(term):
+        best = ""
+        for j in range(len(term), i, -1):
+            piece = term[i:j]
+            if piece == term or piece not in aliases:
+                continue
+            if latin and not _whole_word(term, i, j):
+                continue
+            best = piece
+            break
+        if best:
+            found.extend(aliases[best])
+            i += len(best)
+        else:
+            i += 1
+    return found
+
+
+def _whole_word(text: str, start: int, end: int) -> bool:
+    before = text[start - 1] if start > 0 else " "
+    after = text[end] if end < len(text) else " "
+    return not (before.isalnum() or after.isalnum())
+
+
 @functools.cache
 def lexicon() -> Lexicon:
     """Build the lexicon from `seeds/tagger/*.csv` (once per process)."""
@@ -264,6 +318,7 @@ def lexicon() -> Lexicon:
         add(row["term"], row.get("case", "i"), [(NEG, row["context"], float(row["weight"]))])
     weights = {row["feature"]: float(row["weight"]) for row in _rows("weights.csv")}
 
+    _inherit_entities(table)
     exact: dict[str, tuple[Entry, ...]] = {}
     stems: dict[str, tuple[Entry, ...]] = {}
     for term, slot in table.items():

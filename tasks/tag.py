@@ -81,13 +81,14 @@ FEATURES: tuple[str, ...] = (
     "lead",  # a relational sentence among the first three
     "explicit",  # log(1 + bilateral terms and Senkaku/Diaoyu mentions)
     "listed",  # log(1 + sentences naming both only inside a list or negative context)
-    "negative_share",  # sentences in a market/results/sports/weather/list context / all
+    "negative_share",  # sentences with market/results/sports/weather/list wording / all
     "third_share",  # sentences naming a third country / all sentences
 )
 
 # Topic assignment: a cue counts fully in a relational sentence, less elsewhere.
 _TOPIC_MIN = 2.0
-_TOPIC_FRACTION = 0.3
+_TOPIC_FRACTION = 0.25
+_TITLE_TOPIC_WEIGHT = 1.5
 _LIST_OTHERS = 2
 _NEG_CONTEXT = 1.0
 _REL_CUE = 1.0
@@ -100,6 +101,18 @@ _OPENERS = frozenset("\"'([\u201c\u2018\u300c")
 _ABBREVIATIONS = frozenset({"U.S", "U.K", "Mr", "Ms", "Mrs", "Dr", "St", "No", "Gen", "Lt", "Jr",
                             "Inc", "Co", "Corp", "Ltd", "vs", "Jan", "Feb", "Aug", "Sept", "Oct",
                             "Nov", "Dec", "a.m", "p.m"})
+# A dateline names where a story was filed, not what it is about ("BEIJING/TOKYO (Reuters) -",
+# "[SEOUL]", "【北京＝共同】", "新华社北京11月14日电"); its names are not counted.
+_DATELINE = re.compile(
+    r"""\s*(?:
+        \[[A-Z][A-Za-z .,'/-]{1,40}\]
+      | [A-Z][A-Z.'/ -]+(?:,\s*[A-Z][A-Za-z .]{1,30})?  # BEIJING/TOKYO, NAHA, Okinawa
+        (?:\s*\([A-Za-z .]{1,30}\))?\s+[-\u2013\u2014]+\s  # (Reuters) -
+      | \u3010[^\u3011\n]{1,20}\u3011
+      | (?:新华社|新華社|中新社|中新网|中新经纬|人民网|央视网|本报)[^\s，。,]{0,20}电
+    )""",
+    re.VERBOSE,
+)
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 
 
@@ -213,8 +226,10 @@ def _lowered(text: str) -> str:
     return low
 
 
-def _scan(lex: Lexicon, text: str, starts: list[int], hits: dict[int, _Hits]) -> None:
-    """Match every lexicon term in `text` and file it under its sentence."""
+def _scan(
+    lex: Lexicon, text: str, starts: list[int], hits: dict[int, _Hits], skip: int = 0
+) -> None:
+    """Match every lexicon term in `text` (from offset `skip`) and file it under its sentence."""
     low = _lowered(text)
     matchers = [lex.latin]
     if lex.cjk is not None and _CJK.search(text):
@@ -222,7 +237,7 @@ def _scan(lex: Lexicon, text: str, starts: list[int], hits: dict[int, _Hits]) ->
     lookup = lex.lookup
     cased = lex.cased
     for pattern in matchers:
-        for m in pattern.finditer(low):
+        for m in pattern.finditer(low, skip):
             key = m.group()
             if key in cased:
                 key = text[m.start() : m.end()]
@@ -272,7 +287,7 @@ def _features(
                 lead = 1.0
         elif h.pairish:
             listed += 1
-        if h.listy and (h.neg >= _NEG_CONTEXT or h.pairish):
+        if h.neg >= _NEG_CONTEXT:
             neg += 1
     title = 0.0
     if title_hits is not None:
@@ -318,7 +333,7 @@ def _topics(title_hits: _Hits | None, hits: dict[int, _Hits]) -> dict[str, float
         for topic, value in h.topics.items():
             scores[topic] = scores.get(topic, 0.0) + w * value
     if title_hits is not None and title_hits.topics:
-        w = 1.5 if (title_hits.names_china or title_hits.names_japan) else 0.5
+        w = _TITLE_TOPIC_WEIGHT if (title_hits.names_china or title_hits.names_japan) else 0.5
         for topic, value in title_hits.topics.items():
             scores[topic] = scores.get(topic, 0.0) + w * value
     return scores
@@ -399,12 +414,15 @@ def analyse_article(title: str, text: str) -> Analysis:
     lex = lexicon()
     title = (title or "")[:MAX_TITLE_CHARS]
     body = (text or "")[:MAX_TEXT_CHARS]
+    if not body.strip():
+        body = title  # a headline alone (feed item without a body) is read as a one-line story
     spans = split_sentences(body)
     starts = [s for s, _ in spans]
     hits: dict[int, _Hits] = {}
     if spans:
         scan_end = spans[-1][1]
-        _scan(lex, body[:scan_end], starts, hits)
+        dateline = _DATELINE.match(body)
+        _scan(lex, body[:scan_end], starts, hits, dateline.end() if dateline else 0)
         for h in hits.values():
             h.classify()
     title_hits: _Hits | None = None

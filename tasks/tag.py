@@ -106,7 +106,7 @@ _ABBREVIATIONS = frozenset({"U.S", "U.K", "Mr", "Ms", "Mrs", "Dr", "St", "No", "
 _DATELINE = re.compile(
     r"""\s*(?:
         \[[A-Z][A-Za-z .,'/-]{1,40}\]
-      | [A-Z][A-Z.'/ -]+(?:,\s*[A-Z][A-Za-z .]{1,30})?  # BEIJING/TOKYO, NAHA, Okinawa
+      | [A-Z][A-Z.'/ -]{1,40}(?:,\s*[A-Z][A-Za-z .]{1,30})?  # BEIJING/TOKYO, NAHA, Okinawa
         (?:\s*\([A-Za-z .]{1,30}\))?\s+[-\u2013\u2014]+\s  # (Reuters) -
       | \u3010[^\u3011\n]{1,20}\u3011
       | (?:新华社|新華社|中新社|中新网|中新经纬|人民网|央视网|本报)[^\s，。,]{0,20}电
@@ -204,8 +204,12 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
 
 def _is_abbreviation(text: str, dot: int) -> bool:
-    word_start = max(text.rfind(" ", max(0, dot - 6), dot), text.rfind("\n", max(0, dot - 6), dot))
-    return text[word_start + 1 : dot] in _ABBREVIATIONS
+    """True when the dot at `dot` ends a short known abbreviation (U.S., Mr., Corp.)."""
+    chunk = text[max(0, dot - 6) : dot]
+    space = max(chunk.rfind(" "), chunk.rfind("\n"))
+    if space == -1 and dot > 6:
+        return False
+    return chunk[space + 1 :] in _ABBREVIATIONS
 
 
 def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import re
 import time
@@ -22,7 +23,7 @@ from tasks.tag import (
     tag_many,
 )
 
-SEED_ARTICLE = Path("/work/shared/seeds/xi-takaichi-first-meeting.txt")
+DEV_SET = Path(__file__).resolve().parent.parent / "data" / "tagger_dev.jsonl"
 
 # The names a piece of evidence may contain; a sentence with none of them explains nothing.
 _NAMES = re.compile(
@@ -33,13 +34,12 @@ _NAMES = re.compile(
 
 
 def _seed() -> tuple[str, str]:
-    if SEED_ARTICLE.exists():
-        title, _, body = SEED_ARTICLE.read_text(encoding="utf-8").partition("\n")
-        return title, body
-    from bench.bench_tag import load_items
-
-    item = next(i for i in load_items() if i.id == "pos-seed-xi-takaichi-first-meeting")
-    return item.title, item.text
+    """The seed article (xi-takaichi-first-meeting.txt) as kept in the dev set."""
+    for line in DEV_SET.read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        if item["id"] == "pos-seed-xi-takaichi-first-meeting":
+            return str(item["title"]), str(item["text"])
+    raise AssertionError("seed article missing from the dev set")
 
 
 # --------------------------------------------------------------------------- interface

@@ -57,7 +57,7 @@ logger = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------- settings
 INCLUDE_TABLES = False
-FAVOR_PRECISION = False
+FAVOR_PRECISION = True
 FAST = False
 MAX_PROMO_LINE_CHARS = 160
 MAX_HEADLINE_CHARS = 140
@@ -228,12 +228,14 @@ _BOILERPLATE_TOKENS = frozenset(
         "share", "shares", "sharing", "sharebar", "social", "outbrain", "taboola", "trc",
         "footer", "nav", "navbar", "navigation", "menu", "breadcrumb", "breadcrumbs", "aside",
         "sidebar", "cookie", "cookies", "consent", "gdpr", "popup", "modal", "comments",
-        "comment", "disqus", "seealso", "readmore", "mostread", "trending", "toolbar",
+        "comment", "disqus", "seealso", "readmore", "mostread", "trending", "toolbar", "teaser",
+        "teasers", "recirc", "sponsor",
     }
 )  # fmt: skip
 _BOILERPLATE_PHRASES = (
     "see-also", "read-more", "most-read", "most-popular", "more-stories", "you-may-like",
-    "also-read", "sign-up", "more-from", "around-the-web",
+    "also-read", "sign-up", "more-from", "around-the-web", "more-news", "latest-news", "read-next",
+    "up-next", "most-viewed", "top-stories",
 )  # fmt: skip
 _BOILERPLATE_ROLES = frozenset(
     {"navigation", "banner", "contentinfo", "complementary", "dialog", "alertdialog", "search"}
@@ -315,7 +317,7 @@ def boilerplate_patterns() -> tuple[re.Pattern[str], ...]:
 _MARKER = re.compile(
     r"^(?:see also|also see|also read|read also|read more|related(?: \w+)?"
     r"|more on this(?: story)?|recommended(?: for you)?|you may also like|you might also like"
-    r"|most read|more stories)\s*:?$",
+    r"|most read|more stories|more news|latest news|read next|up next|top stories)\s*:?$",
     re.IGNORECASE,
 )
 _SENTENCE_END = re.compile(r"[.!?。！？…:;”\"’')）」』]$")
@@ -392,9 +394,13 @@ def detect_language(text: str, html_lang: str | None) -> str | None:
 
 def _best_language(sample: str) -> tuple[str, float]:
     """The most likely language, with the Chinese varieties counted as one ("zh")."""
+    identifier = _language_identifier()
+    lang, confidence = identifier.classify(sample)
+    if lang not in _CHINESE and confidence >= LANGID_MIN_CONFIDENCE:
+        return str(lang), float(confidence)
     scores: dict[str, float] = {}
-    for lang, score in _language_identifier().rank(sample)[:8]:
-        code = "zh" if lang in _CHINESE else str(lang)
+    for ranked, score in identifier.rank(sample)[:8]:
+        code = "zh" if ranked in _CHINESE else str(ranked)
         scores[code] = scores.get(code, 0.0) + float(score)
     best = max(scores, key=lambda code: scores[code])
     return best, scores[best]
@@ -463,6 +469,8 @@ def extract_article(html: str, url: str | None = None) -> Extracted | None:
         original publication date, ISO 639-1 language and a simhash
         fingerprint; None when the page holds no article (no running text).
     """
+    if isinstance(html, bytes):  # lenient for direct callers holding raw bytes
+        html = decode_html(html)
     if not html or not html.strip():
         return None
     tree = load_html(html)
@@ -590,6 +598,12 @@ def extract_many(
     items: Sequence[PageJob], *, min_chars: int, workers: int
 ) -> list[Extracted | Failure]:
     """Run `extract_page` over a batch, in input order.
+
+    The pool is created on first use and kept for later batches. Its workers
+    are forked from a fork server (safe in a threaded process, unlike a plain
+    fork), which imports the main script again: a script that calls this with
+    `workers > 0` needs the usual `if __name__ == "__main__":` guard. Inside
+    a daemonic process (a Dask worker) the batch runs in-process.
 
     Args:
         items: (body, content_type, url) per page.

@@ -61,7 +61,7 @@ BD_STYLE = """
     .story { max-width: 720px; margin: 0 auto; padding: 24px; }
     .story-headline { font-size: 2.2rem; line-height: 1.2; }
     .story-standfirst { font-size: 1.2rem; color: #555; }
-    .widget-nl-inline { background: #f4efe6; padding: 16px; margin: 24px 0; }
+    .my-6 { margin: 24px 0; } .py-4 { padding: 16px 0; } .text-sm { font-size: .875rem; }
     .cookie-banner { position: fixed; bottom: 0; width: 100%; background: #222; color: #fff; }
 """
 
@@ -71,20 +71,19 @@ def bd_page(a: dict, pool: list[dict]) -> str:
     for part in a["parts"]:
         if part == "NEWSLETTER":
             title, blurb = a["newsletter"]
-            body_parts.append(f"""        <div class="widget-nl-inline" data-track="nl-box-article">
-          <h4>{escape(title)}</h4>
-          <p>{escape(blurb)}</p>
-          <form action="/newsletters/signup" method="post">
-            <input type="email" name="email" placeholder="Enter your email">
-            <button type="submit">Sign up</button>
+            body_parts.append(f"""        <div class="my-6 border-y border-neutral-200 py-4" data-testid="inline-box-1">
+          <h2 class="text-lg font-bold">{escape(title)}</h2>
+          <p class="text-sm text-neutral-600">{escape(blurb)}</p>
+          <form class="mt-2 flex gap-2" action="/newsletters/signup" method="post">
+            <input class="flex-1 border px-2" type="email" name="email" placeholder="Enter your email">
+            <button class="bg-red-700 px-3 text-white" type="submit">Sign up</button>
           </form>
-          <small>By signing up, you agree to our Privacy Policy and Terms and Conditions.</small>
         </div>""")
         elif part == "SEE_ALSO":
             title, href = a["see_also"]
-            body_parts.append(f"""        <div class="see-also-box">
-          <p class="see-also-label">SEE ALSO</p>
-          <a href="{href}"><img src="/static/thumbs/related.jpg" alt="">{escape(title)}</a>
+            body_parts.append(f"""        <div class="my-4 bg-neutral-50 p-3" data-testid="inline-box-2">
+          <p class="text-xs font-bold uppercase tracking-wide">SEE ALSO</p>
+          <a class="block font-semibold" href="{href}"><img class="w-24" src="/static/thumbs/related.jpg" alt="">{escape(title)}</a>
         </div>""")
         else:
             body_parts.append(paras(part))
@@ -161,7 +160,7 @@ def bd_page(a: dict, pool: list[dict]) -> str:
       </figure>
       <div class="story-body">
 {body}
-        <p class="text-small"><a href="/feedback">{escape(a["feedback"])}</a></p>
+        <p class="mt-8 text-sm">{escape(a["feedback"])}</p>
       </div>
       <div class="story-tags">Topics: {tags}</div>
     </article>

@@ -50,6 +50,7 @@ SVG_START = re.compile(r"<svg\b")
 SVG_ID = re.compile(r'\bid="([^"]+)"')
 SVG_REF = re.compile(r'(url\(#|href="#)([^)"]+)')
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+MARKDOWN_URL_QUOTES = str.maketrans({" ": "%20", "(": "%28", ")": "%29", "<": "%3C", ">": "%3E"})
 CHART_RC: dict[Any, Any] = {
     "svg.fonttype": "none",  # text stays text: small files, selectable labels
     "text.parse_math": False,  # a "$" in a source name is a dollar sign
@@ -123,6 +124,11 @@ def window_label(data: BriefData) -> str:
     hours = (data.until - data.since).total_seconds() / 3600
     span = f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.0f} days"
     return f"since {format_when(data.since)} ({span})"
+
+
+def link_target(url: str) -> str:
+    """`url` if it is an http(s) link, else '' (no javascript: or data: links in the page)."""
+    return url if url.strip().lower().startswith(("http://", "https://")) else ""
 
 
 def format_when(value: datetime | date | None) -> str:
@@ -309,6 +315,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["when"] = format_when
+    env.filters["href"] = link_target
     env.filters["pct"] = lambda v: f"{100.0 * float(v):.0f}%"
     return env
 
@@ -364,8 +371,8 @@ def md_text(text: str) -> str:
 
 
 def md_url(url: str) -> str:
-    """A URL usable as a markdown link target."""
-    return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29").replace("<", "%3C")
+    """A URL usable as a markdown link target ('' unless it is http(s))."""
+    return link_target(url).translate(MARKDOWN_URL_QUOTES)
 
 
 def render_markdown(
@@ -390,8 +397,10 @@ def render_markdown(
         lines.append("")
         for story in group.stories:
             extra = f", +{len(story.copies)} copies" if story.copies else ""
+            title = md_text(story.title or story.url)
+            link = f"[{title}]({md_url(story.url)})" if md_url(story.url) else title
             lines.append(
-                f"- [{md_text(story.title or story.url)}]({md_url(story.url)}) "
+                f"- {link} "
                 f"— {md_text(story.source)}, {md_text(format_when(story.published_at))}, "
                 f"score {story.score:.2f}{extra}"
             )

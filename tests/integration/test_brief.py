@@ -474,12 +474,14 @@ def test_nightly_publishes_markdown_and_link_artifacts(
     from prefect import flow
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.logging.handlers import APILogWorker
 
     @flow(name="brief-artifacts-test")
     def publish_twice() -> list[str]:
         return [str(publish_brief_artifacts(synthetic.db, tmp_path)) for _ in range(2)]
 
     paths = publish_twice()
+    APILogWorker.drain_all(timeout=10)  # send the logs while the session's server is up
     path = Path(paths[-1])
     assert path.parent == tmp_path and path.name.startswith("brief-") and path.exists()
     html = path.read_text(encoding="utf-8")
@@ -556,3 +558,24 @@ def test_brief_of_a_warehouse_ingested_from_a_local_site(
 
     bad = run_cli(prefect_api, "brief", "--db", str(db), "--since", "soon", cwd=workdir)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--since" in bad.stderr
+
+
+def test_only_http_links_and_every_story_once_in_full() -> None:
+    from tasks.brief import render_html
+    from tasks.records import BriefData, BriefStory
+
+    now = datetime(2026, 3, 8, 6, 0, tzinfo=UTC)
+    stories = (
+        BriefStory("a1", "javascript:alert(1)", "Bad link", "S", now, 0.9, ("trade",), ()),
+        BriefStory("a2", "https://ok.example/2", "Both topics", "S", now, 0.8,
+                   ("trade", "security"), ("Seen twice.",)),
+    )
+    html = render_html(BriefData(since=now - timedelta(days=1), until=now, stories=stories))
+    page = Page(html)
+    assert_self_contained(html, page)
+    assert "javascript:" not in html
+    assert page.links.count("https://ok.example/2") == 2  # full card, then the one-line repeat
+    assert html.count("Seen twice.") == 1
+    assert page.topic_story_ids == {"trade": ["a1", "a2"], "security": ["a2"]}
+    md = render_markdown(BriefData(since=now - timedelta(days=1), until=now, stories=stories))
+    assert "javascript:" not in md and "- Bad link — S" in md

@@ -6,7 +6,7 @@
 
 Quality is measured on tests/data/tagger_dev.jsonl next to a naive baseline that
 calls a story relevant whenever both countries are mentioned anywhere (and gives
-it every topic whose cue appears). Speed is measured on one core over articles
+it every topic one of a few keywords points to). Speed is measured on one core over articles
 of exactly 800 words built by concatenating dev-set bodies.
 """
 
@@ -35,6 +35,7 @@ from tasks.tag import (
 DEV_SET = Path(__file__).resolve().parent.parent / "tests" / "data" / "tagger_dev.jsonl"
 SPEED_ARTICLES = 2000
 SPEED_WORDS = 800
+SPEED_ROUNDS = 3
 
 _NAIVE_CHINA = re.compile(r"\b(?:China|Chinese|Beijing)\b|中国|中國|中方|北京")
 _NAIVE_JAPAN = re.compile(r"\b(?:Japan|Japanese|Tokyo)\b|日本|日方|東京|东京")
@@ -73,14 +74,26 @@ def load_items(path: Path = DEV_SET) -> list[Item]:
     return items
 
 
+_NAIVE_TOPICS = {
+    "diplomacy": re.compile(r"(?i)\b(?:summit|talks|meeting|minister|embassy|protest)|会谈|外交"),
+    "trade_economy": re.compile(r"(?i)\b(?:trade|exports?|imports?|investment)\b|贸易|貿易"),
+    "security_military": re.compile(r"(?i)\b(?:military|defen[cs]e|navy|missiles?)\b|军|防衛"),
+    "territorial": re.compile(r"(?i)\b(?:islands?|senkaku|diaoyu|territorial)|钓鱼岛|尖閣|領海"),
+    "history": re.compile(r"(?i)\b(?:war|wartime|yasukuni|history)\b|历史|歴史|靖国"),
+    "technology_export_controls": re.compile(
+        r"(?i)\b(?:export controls?|rare earths?|chips?|semiconductors?)\b|稀土|レアアース"
+    ),
+    "people_tourism": re.compile(r"(?i)\b(?:tourists?|travel|students?|detained)\b|游客|観光"),
+}
+
+
 def naive_tag(title: str, text: str) -> Tag:
-    """Baseline: relevant when both countries are named anywhere; every cued topic."""
+    """Baseline: relevant when both countries are named anywhere; topics by keyword."""
     both = f"{title}\n{text}"
     relevant = bool(_NAIVE_CHINA.search(both) and _NAIVE_JAPAN.search(both))
     topics: tuple[str, ...] = ()
     if relevant:
-        scores = analyse_article(title, text).topic_scores
-        topics = tuple(t for t in TOPICS if scores.get(t, 0.0) > 0)
+        topics = tuple(t for t in TOPICS if _NAIVE_TOPICS[t].search(both))
     return Tag(relevant, 1.0 if relevant else 0.0, topics, (), "naive")
 
 
@@ -130,13 +143,19 @@ def speed_corpus(items: Sequence[Item], n: int = SPEED_ARTICLES) -> list[tuple[s
 def throughput(
     corpus: Sequence[tuple[str, str]], tagger: Callable[[str, str], Tag]
 ) -> tuple[float, float]:
-    """Articles per second by the wall clock (perf_counter) and by this process's CPU time."""
+    """Articles per second by the wall clock (perf_counter) and by this process's CPU time.
+
+    The best of SPEED_ROUNDS passes is kept, as usual for timings on a shared machine.
+    """
     tagger(*corpus[0])  # warm the lexicon and caches
-    wall, cpu = time.perf_counter(), time.process_time()
-    for title, text in corpus:
-        tagger(title, text)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    return len(corpus) / wall, len(corpus) / max(cpu, 1e-9)
+    best_wall = best_cpu = math.inf
+    for _ in range(SPEED_ROUNDS):
+        wall, cpu = time.perf_counter(), time.process_time()
+        for title, text in corpus:
+            tagger(title, text)
+        best_wall = min(best_wall, time.perf_counter() - wall)
+        best_cpu = min(best_cpu, time.process_time() - cpu)
+    return len(corpus) / best_wall, len(corpus) / max(best_cpu, 1e-9)
 
 
 def report(items: Sequence[Item]) -> None:
@@ -150,7 +169,8 @@ def report(items: Sequence[Item]) -> None:
                                                                   "negative")}
     langs = {k: sum(1 for it in items if it.lang == k) for k in sorted({i.lang for i in items})}
     print(f"dev set: {len(items)} items {kinds} {langs}; threshold {RELEVANCE_THRESHOLD}")
-    print(f"speed: {len(corpus)} articles of {SPEED_WORDS} words, one core")
+    print(f"speed: {len(corpus)} articles of {SPEED_WORDS} words, one core, best of "
+          f"{SPEED_ROUNDS} passes")
     print()
     print(f"{'':28} {'precision':>9} {'recall':>7} {'F1':>6} {'topic F1':>9} "
           f"{'articles/s':>11} {'(CPU time)':>11}")

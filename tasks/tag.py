@@ -34,7 +34,7 @@ import math
 import re
 from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from tasks._tag_lexicon import Lexicon, lexicon, seed_digest
 from tasks.records import Tag
@@ -126,8 +126,8 @@ class _Hits:
     anchor: int = 0
     cue: float = 0.0
     neg: float = 0.0
-    others: set[str] = field(default_factory=set)
-    topics: dict[str, float] = field(default_factory=dict)
+    others: set[str] | None = None  # third countries (codes), created on first use
+    topics: dict[str, float] | None = None  # topic -> cue weight, created on first use
     first: int = -1  # offset of the first country/pair match inside the sentence
     names_china: bool = False
     names_japan: bool = False
@@ -140,7 +140,8 @@ class _Hits:
         self.names_china = self.china > 0 or explicit
         self.names_japan = self.japan > 0 or explicit
         self.pairish = self.names_china and self.names_japan
-        self.listy = not explicit and (len(self.others) >= _LIST_OTHERS or self.neg >= _NEG_CONTEXT)
+        many = self.others is not None and len(self.others) >= _LIST_OTHERS
+        self.listy = not explicit and (many or self.neg >= _NEG_CONTEXT)
         self.relational = (
             self.pairish and not self.listy and (explicit or self.cue >= _REL_CUE)
         )
@@ -168,7 +169,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     """
     spans: list[tuple[int, int]] = []
     n = len(text)
-    start = 0
+    start = n - len(text.lstrip())
     for m in _ENDERS.finditer(text):
         pos = m.start()
         if pos < start:
@@ -194,7 +195,10 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         while nxt < n and text[nxt].isspace():
             nxt += 1
         if end > start:
-            _add_span(text, start, end, spans)
+            if end - start > MAX_SENTENCE_CHARS:
+                _add_span(text, start, end, spans)
+            else:
+                spans.append((start, end))
             if len(spans) >= MAX_SENTENCES:
                 return spans[:MAX_SENTENCES]
         start = nxt
@@ -255,12 +259,19 @@ def _scan(
                 h = hits[idx] = _Hits()
             if e.cue:
                 h.cue += e.cue
-                for topic, weight in e.topics:
-                    h.topics[topic] = h.topics.get(topic, 0.0) + weight
+                if e.topics:
+                    topics = h.topics
+                    if topics is None:
+                        topics = h.topics = {}
+                    for topic, weight in e.topics:
+                        topics[topic] = topics.get(topic, 0.0) + weight
             if e.neg:
                 h.neg += e.neg
             if e.others:
-                h.others.update(e.others)
+                if h.others is None:
+                    h.others = set(e.others)
+                else:
+                    h.others.update(e.others)
             if e.china or e.japan or e.pair or e.anchor:
                 h.china += e.china
                 h.japan += e.japan

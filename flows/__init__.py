@@ -7,6 +7,7 @@ the run logs). Values the user has set win.
 
 from __future__ import annotations
 
+import logging
 import os
 
 PREFECT_DEFAULTS = {
@@ -20,3 +21,7 @@ PREFECT_DEFAULTS = {
 
 for _name, _value in PREFECT_DEFAULTS.items():
     os.environ.setdefault(_name, _value)
+
+# An empty extraction is recorded in fetch_log with its reason; trafilatura's own
+# "discarding data" warning would only repeat it on the console.
+logging.getLogger("trafilatura").setLevel(logging.ERROR)

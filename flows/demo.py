@@ -49,7 +49,8 @@ def serve_demo_site(site: LocalSite | None = None) -> LocalSite:
         data = resource.read_bytes()
         suffix = Path(path).suffix
         data = data.replace(BASE_PLACEHOLDER.encode(), site.base_url.encode())
-        ctype = CONTENT_TYPES.get(suffix) or mimetypes.guess_type(path)[0] or "application/octet-stream"
+        guessed = mimetypes.guess_type(path)[0]
+        ctype = CONTENT_TYPES.get(suffix) or guessed or "application/octet-stream"
         site.add(path, data, ctype)
     return site
 

@@ -11,7 +11,8 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+from uuid import UUID
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import (
@@ -19,9 +20,10 @@ from prefect.artifacts import (
     create_table_artifact,
     update_progress_artifact,
 )
+from prefect.client.schemas.objects import State
 from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
-from prefect.states import Failed, State
+from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from tasks.backfill_plan import catch_up_window
@@ -43,10 +45,10 @@ from tasks.pipeline import (
     page_requests,
     retry_sources,
     saved_feed_results,
+    stage_timer,
     summarize,
     summary_lines,
     summary_table,
-    stage_timer,
     tag_batch,
     timed,
 )
@@ -114,9 +116,9 @@ def load_entries(
     """
     logger = get_run_logger()
     batches = in_batches(entries, settings.batch_size)
-    progress = create_progress_artifact(
+    progress = cast(UUID, create_progress_artifact(
         progress=0.0 if batches else 100.0, description=f"{label}: batches loaded"
-    )
+    ))
     robots = RobotsCache()
     retry: set[str] = set()
     seconds = stage_timer()
@@ -159,7 +161,7 @@ def _log_batch(logger: Any, no: int, total: int, inserted: int, failed: list[str
 
 @flow(
     name="nightly-ingest",
-    task_runner=ThreadPoolTaskRunner(max_workers=4),
+    task_runner=ThreadPoolTaskRunner(max_workers=4),  # type: ignore[arg-type]
     log_prints=False,
     persist_result=False,
 )

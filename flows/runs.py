@@ -6,6 +6,7 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any, cast
 
 from flows.nightly import nightly_ingest
 from tasks.config import Settings
@@ -30,7 +31,7 @@ def run_ingest(settings: Settings) -> int:
     )
     if not state.is_completed():
         raise FatalError(state.message or "the ingest run did not complete")
-    summary = state.result()
+    summary = cast(dict[str, Any], state.result())
     print("\n".join(summary["lines"]))
     print(f"warehouse: {settings.db_path}")
     return 0
@@ -49,7 +50,7 @@ def run_backfill(
     )
     if not state.is_completed():
         raise FatalError(state.message or "the backfill run did not complete")
-    result = state.result()
+    result = cast(dict[str, Any], state.result())
     print("\n".join(result["lines"]))
     return 0
 

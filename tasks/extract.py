@@ -667,7 +667,12 @@ def _get_pool(workers: int) -> cf.ProcessPoolExecutor:
 
 
 def _warm_worker() -> None:
-    """Load the language model once per worker, before the first page."""
+    """Load the language model once per worker, before the first page.
+
+    A failed extraction is returned as a Failure with its reason; trafilatura's own
+    "discarding data" warnings would only reach the console unformatted from here.
+    """
+    logging.getLogger("trafilatura").setLevel(logging.ERROR)
     _language_identifier()
     boilerplate_patterns()
 

@@ -101,9 +101,8 @@ def _read_feed(source: Source, outcome: Response | Failure) -> FeedOutcome:
         return FeedOutcome(source, result, (), (log,))
     if outcome.status == 304:
         log = log_entry(outcome, FetchKind.FEED, source.name, outcome="unchanged")
-        result = FeedResult(
-            source.name, "unchanged", outcome.etag, outcome.last_modified, outcome.permanent_redirect
-        )
+        moved = outcome.permanent_redirect
+        result = FeedResult(source.name, "unchanged", outcome.etag, outcome.last_modified, moved)
         return FeedOutcome(source, result, (), (log,))
     headers = {"content-type": outcome.content_type}
     if outcome.encoding:
@@ -184,7 +183,9 @@ def draft_articles(
         min_chars=settings.min_text_chars,
         workers=settings.extract_workers,
     )
-    extracted: dict[int, Extracted | Failure] = {i: x for (i, _), x in zip(jobs, results, strict=True)}
+    extracted: dict[int, Extracted | Failure] = {
+        i: x for (i, _), x in zip(jobs, results, strict=True)
+    }
     return [
         draft_article(entry, outcome, extracted.get(i), settings.min_text_chars)
         for i, (entry, outcome) in enumerate(zip(entries, fetched, strict=True))

@@ -23,6 +23,33 @@ test: $(STAMP)
 run: $(STAMP)
 	@$(BIN)/newswire ingest
 
+e2e: $(STAMP)
+	$(BIN)/pytest -q -m e2e
+
+PREFECT_PORT ?= 4200
+
+# A local Prefect server (UI) and `newswire serve` against it; Ctrl-C stops both.
+server: $(STAMP)
+	@mkdir -p data
+	@echo "Prefect UI: http://127.0.0.1:$(PREFECT_PORT) (server log: data/prefect-server.log)"
+	@$(BIN)/prefect server start --host 127.0.0.1 --port $(PREFECT_PORT) > data/prefect-server.log 2>&1 & \
+	server=$$!; trap 'kill $$server 2>/dev/null; wait $$server 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/python -m flows.wait_http http://127.0.0.1:$(PREFECT_PORT)/api/health 90 && \
+	PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api $(BIN)/newswire serve
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.bench_ingest
+	$(BIN)/python -m bench.bench_lookup
+
+bench-tag: $(STAMP)
+	$(BIN)/python -m bench.bench_tag
+
+bench-dask: $(STAMP)
+	$(BIN)/python -m bench.bench_dask
+
+reliability: $(STAMP)
+	$(BIN)/python -m bench.reliability
+
 lint: $(STAMP)
 	$(BIN)/ruff check flows tasks warehouse tests bench
 	$(BIN)/mypy flows tasks warehouse

@@ -41,6 +41,7 @@ from warehouse.brief_queries import brief_data
 TOPICS = ("diplomacy", "trade", "security", "territory", "history", "export controls")
 SOURCES = ("Asia Wire", "Tokyo <Business> Daily", "Harbour Post & Co", "Quiet Feed")
 HOSTILE_TITLE = '<script>alert("brief")</script> Tokyo & Beijing <img src=x onerror=alert(1)>'
+BATCH = 500
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
         "track", "wbr"}
 
@@ -52,11 +53,12 @@ def _id(url: str) -> str:
     return hashlib.sha1(url.encode()).hexdigest()[:16]
 
 
+BODY = ("Japan and China held talks in Tokyo and Beijing on trade, export controls, rare earths "
+        "and the islands; ministers and envoys met at the summit. ") * 12
+
+
 def _text(seed: int, words: int = 180) -> str:
-    rng = random.Random(seed)
-    vocab = ["Japan", "China", "Tokyo", "Beijing", "trade", "talks", "minister", "export",
-             "summit", "islands", "yen", "yuan", "tariff", "envoy", "security", "rare", "earth"]
-    return " ".join(rng.choice(vocab) for _ in range(words))
+    return f"Story {seed}. " + " ".join(BODY.split()[:words])
 
 
 @dataclass
@@ -135,10 +137,14 @@ def load_synthetic(db: Path, stories: int, *, now: datetime | None = None, seed:
     with Warehouse.open(db, run_id=run_id, publish_every_s=3600) as wh:
         wh.sync_sources([Source(n, f"https://{_id(n)}.example/feed.xml") for n in SOURCES], "s")
         wh.start_run(run_id, "nightly-ingest", {})
-        wh.load_batch(LoadBatch(run_id, articles=tuple(articles + noise),
-                                tags=tuple(tags + noise_tags), fetch_log=tuple(log)))
-        if copies:
-            wh.load_batch(LoadBatch(run_id, articles=tuple(copies), tags=tuple(copy_tags)))
+        originals, original_tags = articles + noise, tags + noise_tags
+        for start in range(0, len(originals), BATCH):  # batches the size the pipeline loads
+            wh.load_batch(LoadBatch(run_id, articles=tuple(originals[start:start + BATCH]),
+                                    tags=tuple(original_tags[start:start + BATCH])))
+        wh.load_batch(LoadBatch(run_id, fetch_log=tuple(log)))
+        for start in range(0, len(copies), BATCH):
+            wh.load_batch(LoadBatch(run_id, articles=tuple(copies[start:start + BATCH]),
+                                    tags=tuple(copy_tags[start:start + BATCH])))
         wh.save_feed_results([FeedResult(SOURCES[3], "failed", detail="timeout")]
                              + [FeedResult(n, "ok") for n in SOURCES[:3]])
         wh.finish_run(run_id, RunSummary(run_id, (

@@ -11,7 +11,6 @@ its parent; when the parent run is retried it skips the days it finished.
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -42,6 +41,7 @@ from tasks.backfill_plan import (
     counts_from_json,
     counts_to_json,
     day_bounds,
+    day_counts_from_summary,
     day_params,
     discover_task,
     discovery_log,
@@ -56,27 +56,19 @@ from tasks.backfill_plan import (
     window_days,
 )
 from tasks.config import Settings
-from tasks.errors import FatalError, WarehouseError
+from tasks.errors import FatalError
 from tasks.feeds import read_feeds_file
 from tasks.fetch import RobotsCache, fetch_documents
 from tasks.pipeline import distinct_entries, fetch_feeds_task, keep_unseen
 from tasks.records import Entry, FetchKind, FetchLogEntry, LoadBatch
 from tasks.urls import host_of
-from warehouse import Warehouse, query
+from warehouse import Warehouse, completed_child_runs
 
 FAILED_URLS_LOGGED = 10
 THREADS: ThreadPoolTaskRunner[Any] = ThreadPoolTaskRunner(max_workers=4)
 PARENT_FLOW = "backfill"
 DAY_FLOW = "backfill-day"
 CATCH_UP_FLOW = "catch-up"
-
-DONE_DAYS_SQL = """
-select json_extract_string(params, '$.day') as day, summary
-from runs
-where flow = ? and status = 'completed' and json_extract_string(params, '$.parent') = ?
-"""
-"""The days a backfill run already finished (read from the published snapshot)."""
-
 
 # --------------------------------------------------------------------------- the parent
 @flow(
@@ -176,19 +168,10 @@ def backfill(
 
 def completed_days(settings: Settings, parent: str) -> dict[date, dict[str, DayCounts]]:
     """Days this backfill run finished before (a retried run), with their counts."""
-    try:
-        result = query(settings.db_path, DONE_DAYS_SQL, [DAY_FLOW, parent])
-    except WarehouseError:
-        return {}
-    done: dict[date, dict[str, DayCounts]] = {}
-    for day, summary in result.rows:
-        rows = json.loads(str(summary)).get("sources", []) if summary else []
-        done[date.fromisoformat(str(day))] = {
-            r["source"]: DayCounts(processed=r["entries"], new=r["new"], failed=r["failed"],
-                                   china_japan=r["china_japan"])
-            for r in rows
-        }
-    return done
+    return {
+        date.fromisoformat(day): day_counts_from_summary(summary)
+        for day, summary in completed_child_runs(settings.db_path, DAY_FLOW, parent)
+    }
 
 
 def _plan_days(

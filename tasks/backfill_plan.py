@@ -10,6 +10,7 @@ UI shows progress and a retried run skips the days it already finished.
 
 from __future__ import annotations
 
+import json
 import logging
 import zlib
 from collections import defaultdict
@@ -434,3 +435,14 @@ def reextract_batch(
     """Re-extract one batch of stored pages in the process pool."""
     return reextract_articles(stored, settings)
 
+
+
+def day_counts_from_summary(summary_json: str | None) -> dict[str, DayCounts]:
+    """Per-source counts of a finished day run, read back from its `runs.summary`."""
+    rows = json.loads(summary_json).get("sources", []) if summary_json else []
+    return {
+        r["source"]: DayCounts(
+            processed=r["entries"], new=r["new"], failed=r["failed"], china_japan=r["china_japan"]
+        )
+        for r in rows
+    }

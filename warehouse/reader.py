@@ -89,6 +89,25 @@ def query(path: Path, sql: str, params: Sequence[object] = ()) -> QueryResult:
     return QueryResult(columns=columns, rows=[tuple(r) for r in rows])
 
 
+COMPLETED_CHILD_RUNS_SQL = """
+select json_extract_string(params, '$.day') as day, summary
+from runs
+where flow = ? and status = 'completed' and json_extract_string(params, '$.parent') = ?
+"""
+
+
+def completed_child_runs(path: Path, flow: str, parent: str) -> list[tuple[str, str | None]]:
+    """(day, summary JSON) of the completed child runs of `parent` (a retried backfill).
+
+    An unreadable or missing warehouse has none.
+    """
+    try:
+        result = query(path, COMPLETED_CHILD_RUNS_SQL, [flow, parent])
+    except WarehouseError:
+        return []
+    return [(str(day), None if summary is None else str(summary)) for day, summary in result.rows]
+
+
 def _query_message(exc: duckdb.Error) -> str:
     line = _first_line(exc)
     match = _READ_ONLY.search(line)

@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("brief", help="write the China–Japan morning brief as one HTML file")
     _db_arg(p)
-    p.add_argument("--since", default="1d", help="1d, 7d, 30d or a date YYYY-MM-DD")
+    p.add_argument("--since", default="1d", help="1d, 7d, 30d (any Nd), a date YYYY-MM-DD, or all")
     p.add_argument("--out", type=Path, default=Path("brief.html"))
     return parser
 

@@ -15,6 +15,7 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
+from flows.brief import write_brief_file
 from flows.localsite import LocalSite
 from flows.runs import run_ingest
 from tasks.config import Settings
@@ -100,6 +101,8 @@ def run_demo(db: Path | None = None) -> int:
     stories = query(db, STORIES_SQL)
     print(f"\nChina–Japan stories in the demo ({len(stories.rows)}):")
     print(format_result(stories, "table"))
+    brief = write_brief_file(db, "all", db.parent / "brief.html")
     print(f"\ndemo finished in {time.perf_counter() - started:.1f} s; query it with:")
     print(f'  newswire sql --db {db} "select * from china_japan_stories"')
+    print(f"morning brief: {brief.resolve()}")
     return 0

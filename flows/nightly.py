@@ -26,17 +26,17 @@ from prefect.runtime import flow_run
 from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.brief import publish_brief_artifacts
 from tasks.backfill_plan import catch_up_window
 from tasks.config import Settings
-from tasks.errors import FatalError
+from tasks.distributed import open_batch_stage
+from tasks.errors import FatalError, NewswireError
 from tasks.feeds import read_feeds_file
 from tasks.fetch import RobotsCache
 from tasks.pipeline import (
-    Draft,
     assemble_batch,
     count_by_source,
     distinct_entries,
-    extract_batch,
     failed_urls,
     fetch_batch,
     fetch_feeds_task,
@@ -49,7 +49,6 @@ from tasks.pipeline import (
     summarize,
     summary_lines,
     summary_table,
-    tag_batch,
     timed,
 )
 from tasks.records import Entry, Failure, LoadBatch, Response, RunSummary
@@ -98,7 +97,18 @@ def ingest(settings: Settings, *, flow_name: str = "nightly-ingest") -> RunSumma
     )
     for line in summary_lines(summary):
         logger.info(line)
+    if flow_name == "nightly-ingest":
+        publish_brief(settings)
     return summary
+
+
+def publish_brief(settings: Settings) -> None:
+    """The morning brief next to the warehouse, and in the Prefect UI; never fails the run."""
+    logger = get_run_logger()
+    try:
+        logger.info("brief: %s", publish_brief_artifacts(settings.db_path, settings.db_path.parent))
+    except NewswireError as exc:
+        logger.error("brief not published: %s", exc)
 
 
 def load_entries(
@@ -126,25 +136,27 @@ def load_entries(
     if batches:
         pending = fetch_batch.submit(0, page_requests(batches[0], feed_urls), settings, robots,
                                      deadline)
-    for no, batch in enumerate(batches):
-        assert pending is not None
-        started = time.perf_counter()
-        fetched = pending.result()
-        timed(seconds, "fetch_wait", started)
-        if no + 1 < len(batches):
-            pending = fetch_batch.submit(
-                no + 1, page_requests(batches[no + 1], feed_urls), settings, robots, deadline
-            )
-        started = time.perf_counter()
-        drafts: list[Draft] = extract_batch(no, batch, fetched, settings)
-        started = timed(seconds, "extract", started)
-        tags = tag_batch(no, drafts)
-        started = timed(seconds, "tag", started)
-        loaded = wh.load_batch(assemble_batch(run_id, drafts, tags))
-        timed(seconds, "load", started)
-        retry |= retry_sources(drafts)
-        _log_batch(logger, no, len(batches), loaded.articles_inserted, failed_urls(drafts))
-        update_progress_artifact(progress, progress=100.0 * (no + 1) / len(batches))
+    # extract+tag runs in this process, or on the Dask cluster of settings.dask_address
+    with open_batch_stage(settings, seconds) as stage:
+        for no, batch in enumerate(batches):
+            assert pending is not None
+            started = time.perf_counter()
+            fetched = pending.result()
+            timed(seconds, "fetch_wait", started)
+            if no + 1 < len(batches):
+                pending = fetch_batch.submit(
+                    no + 1, page_requests(batches[no + 1], feed_urls), settings, robots, deadline
+                )
+            stage.submit(no, batch, fetched)
+            for done in stage.finished(last=no + 1 == len(batches)):
+                started = time.perf_counter()
+                loaded = wh.load_batch(assemble_batch(run_id, done.drafts, done.tags))
+                timed(seconds, "load", started)
+                retry |= retry_sources(done.drafts)
+                _log_batch(logger, done.batch_no, len(batches), loaded.articles_inserted,
+                           failed_urls(done.drafts))
+                update_progress_artifact(progress,
+                                         progress=100.0 * (done.batch_no + 1) / len(batches))
     if batches:
         logger.info("stage seconds: %s", " ".join(f"{k}={v:.2f}" for k, v in seconds.items()))
     return retry

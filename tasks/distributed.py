@@ -1,0 +1,232 @@
+"""Extraction and tagging of a batch, in the flow process or on a Dask cluster.
+
+    with open_batch_stage(settings, seconds) as stage:
+        for no, batch in enumerate(batches):
+            stage.submit(no, batch, fetched_pages_of(batch))
+            for done in stage.finished(last=no + 1 == len(batches)):
+                wh.load_batch(assemble_batch(run_id, done.drafts, done.tags))
+
+Without `Settings.dask_address` the stage runs the `extract` and `tag` tasks in
+the flow process, one batch at a time, extraction in the local process pool.
+
+With an address, a batch's extraction and tagging is one `extract-tag` task run,
+sent through prefect-dask's `DaskTaskRunner` to the scheduler at that address:
+
+- a batch's fetched pages travel to a worker once, inside the submitted task; its
+  drafts and tags (with the gzip'd HTML the warehouse keeps) travel back once;
+- up to one batch per worker thread, plus one queued, is in flight while the flow
+  process goes on fetching (fetching stays there, so per-host politeness and the
+  robots.txt cache hold for the whole run);
+- finished batches come back in batch order to the flow process, which is the one
+  warehouse writer;
+- a worker lost mid-batch: the scheduler runs the batch again on another worker.
+  Extraction and tagging are pure functions of the batch and nothing is stored
+  before the flow process loads the result, so a rerun gives the same rows once.
+
+Pages are not scattered to workers ahead of the task: scattered data has no
+lineage, so losing its worker would lose the batch instead of rerunning it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+import dask
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect_dask.task_runners import DaskTaskRunner, PrefectDaskFuture
+
+from tasks.config import Settings
+from tasks.errors import FatalError
+from tasks.extract import extract_page
+from tasks.pipeline import Draft, draft_articles, extract_batch, tag_batch, tag_drafts
+from tasks.records import ArticleTag, Entry, Failure, Response
+from tasks.tag import tag_article
+
+__all__ = [
+    "DaskStage",
+    "FinishedBatch",
+    "LocalStage",
+    "extract_and_tag",
+    "extract_tag_batch",
+    "open_batch_stage",
+]
+
+logger = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_S = 20.0
+"""How long the flow process waits for the Dask scheduler before the run fails."""
+QUEUED_PER_CLUSTER = 1
+"""Batches waiting on the scheduler beyond one per worker thread, so no thread idles."""
+MIN_IN_FLIGHT = 2
+"""Batches in flight while the cluster reports no workers yet (it may be scaling up)."""
+GRAPH_WARNING_THRESHOLD = "1GiB"
+"""A batch of pages is shipped inside its task on purpose (see the module docstring);
+Dask's 10 MB large-graph warning would fire on every batch of big pages."""
+WARM_UP_HTML = (
+    b"<html><head><title>Warm-up</title></head><body><article><p>"
+    + b"Workers load the extractor and the tagger before the first batch arrives. " * 8
+    + b"</p></article></body></html>"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedBatch:
+    """One batch after extraction and tagging, ready for `assemble_batch`."""
+
+    batch_no: int
+    drafts: list[Draft]
+    tags: list[ArticleTag]
+
+
+class BatchStage(Protocol):
+    """Where a run's batches are extracted and tagged."""
+
+    def submit(
+        self, batch_no: int, entries: list[Entry], fetched: list[Response | Failure]
+    ) -> None:
+        """Hand over one fetched batch."""
+
+    def finished(self, *, last: bool) -> Iterator[FinishedBatch]:
+        """Batches to load now, in batch order; all of them when `last` is true."""
+
+
+# --------------------------------------------------------------------------- plain functions
+def extract_and_tag(
+    entries: list[Entry], fetched: list[Response | Failure], settings: Settings
+) -> tuple[list[Draft], list[ArticleTag]]:
+    """Extract and tag one batch in this process (no process pool).
+
+    A Dask worker thread is the unit of parallelism on a cluster: the worker
+    must not start a pool of its own (its process is daemonic, and the cores are
+    already the cluster's).
+
+    Returns:
+        The batch's drafts and the tags of its articles.
+    """
+    drafts = draft_articles(entries, fetched, replace(settings, extract_workers=0))
+    return drafts, tag_drafts(drafts)
+
+
+def warm_up() -> int:
+    """Load the extractor and the tagger in this process; returns the warm-up body's length."""
+    extracted = extract_page(WARM_UP_HTML, "text/html; charset=utf-8", None, min_chars=0)
+    tag_article("Warm-up", "warm-up")
+    return 0 if isinstance(extracted, Failure) else len(extracted.text)
+
+
+def in_flight_limit(threads: int) -> int:
+    """How many batches to keep submitted for a cluster with `threads` worker threads."""
+    return max(MIN_IN_FLIGHT, threads + QUEUED_PER_CLUSTER)
+
+
+# --------------------------------------------------------------------------- Prefect task
+@task(
+    name="extract-tag",
+    task_run_name="extract-tag-b{batch_no}",
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
+def extract_tag_batch(
+    batch_no: int, entries: list[Entry], fetched: list[Response | Failure], settings: Settings
+) -> tuple[list[Draft], list[ArticleTag]]:
+    """Extract and tag one batch on a Dask worker; the result goes back to the flow process."""
+    return extract_and_tag(entries, fetched, settings)
+
+
+# --------------------------------------------------------------------------- stages
+@dataclass
+class LocalStage:
+    """Extract (process pool) and tag each batch in the flow process, as it is handed over."""
+
+    settings: Settings
+    seconds: MutableMapping[str, float]
+    _done: deque[FinishedBatch] = field(default_factory=deque)
+
+    def submit(
+        self, batch_no: int, entries: list[Entry], fetched: list[Response | Failure]
+    ) -> None:
+        started = time.perf_counter()
+        drafts: list[Draft] = extract_batch(batch_no, entries, fetched, self.settings)
+        now = time.perf_counter()
+        self.seconds["extract"] += now - started
+        tags: list[ArticleTag] = tag_batch(batch_no, drafts)
+        self.seconds["tag"] += time.perf_counter() - now
+        self._done.append(FinishedBatch(batch_no, drafts, tags))
+
+    def finished(self, *, last: bool) -> Iterator[FinishedBatch]:
+        while self._done:
+            yield self._done.popleft()
+
+
+@dataclass
+class DaskStage:
+    """Send each batch to a Dask cluster as one `extract-tag` task run; collect them in order."""
+
+    settings: Settings
+    seconds: MutableMapping[str, float]
+    runner: DaskTaskRunner
+    limit: int = MIN_IN_FLIGHT
+    _pending: deque[tuple[int, PrefectDaskFuture[tuple[list[Draft], list[ArticleTag]]]]] = field(
+        default_factory=deque
+    )
+
+    def submit(
+        self, batch_no: int, entries: list[Entry], fetched: list[Response | Failure]
+    ) -> None:
+        started = time.perf_counter()
+        parameters = {"batch_no": batch_no, "entries": entries, "fetched": fetched,
+                      "settings": self.settings}
+        with dask.config.set({"distributed.admin.large-graph-warning-threshold":
+                              GRAPH_WARNING_THRESHOLD}):
+            future = self.runner.submit(extract_tag_batch, parameters)
+        self._pending.append((batch_no, future))
+        self.seconds["dask_submit"] += time.perf_counter() - started
+
+    def finished(self, *, last: bool) -> Iterator[FinishedBatch]:
+        while self._pending and (last or len(self._pending) >= self.limit):
+            batch_no, future = self._pending.popleft()
+            started = time.perf_counter()
+            drafts, tags = future.result()
+            self.seconds["dask_wait"] += time.perf_counter() - started
+            yield FinishedBatch(batch_no, drafts, tags)
+
+
+@contextmanager
+def open_batch_stage(
+    settings: Settings, seconds: MutableMapping[str, float]
+) -> Iterator[BatchStage]:
+    """The stage for a run: a Dask cluster when `settings.dask_address` is set, else local.
+
+    Raises:
+        FatalError: the Dask scheduler at `settings.dask_address` cannot be reached.
+    """
+    if not settings.dask_address:
+        yield LocalStage(settings, seconds)
+        return
+    address = settings.dask_address
+    runner = DaskTaskRunner(address=address, client_kwargs={"timeout": CONNECT_TIMEOUT_S})
+    with runner:
+        threads = _connect(runner, address)
+        limit = in_flight_limit(threads)
+        logger.info("extracting on the Dask cluster at %s: %d worker threads, %d batches in "
+                    "flight", address, threads, limit)
+        yield DaskStage(settings, seconds, runner, limit)
+
+
+def _connect(runner: DaskTaskRunner, address: str) -> int:
+    """Connect to the scheduler and warm its workers up; returns the cluster's worker threads."""
+    try:
+        client = runner.client
+        per_worker: dict[str, int] = client.nthreads()  # type: ignore[no-untyped-call]
+        threads = sum(per_worker.values())
+        client.run(warm_up)
+    except (OSError, TimeoutError) as exc:
+        raise FatalError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
+    return int(threads)

@@ -1,0 +1,154 @@
+"""Extraction and tagging on a Dask cluster: same warehouse as a local run, and no batch lost
+when a worker dies.
+
+Each test starts a `distributed.LocalCluster` with two worker processes on
+127.0.0.1 and runs `newswire ingest --dask ADDRESS` as a user would, against
+the session's Prefect server and a site served on loopback.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+from distributed import Client, LocalCluster, get_task_stream
+
+from bench.site import BenchServer, generate_site
+from flows.demo import demo_feeds_file, serve_demo_site
+from tests.conftest import run_cli
+
+TASK_PREFIX = "extract_tag_batch"
+"""Dask key prefix of the `extract-tag` task runs (the task function's name)."""
+SMALL_BATCHES = {"NEWSWIRE_BATCH_SIZE": "3"}
+KILL_SITE_PAGES = 60
+KILL_SITE_LATENCY_S = 0.02
+
+ARTICLES_SQL = """
+    select id, url, canonical_url, source, title, author, published_at, language, text,
+           word_count, body_origin, fingerprint, duplicate_of
+    from articles order by id
+"""
+TAGS_SQL = """
+    select article_id, tagger_version, relevant, score, topics, evidence
+    from tags order by article_id, tagger_version
+"""
+PAGES_SQL = """
+    select article_id, url, final_url, status, content_type, md5(html_gz), size_bytes
+    from pages order by article_id
+"""
+
+
+def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture()
+def cluster(prefect_api: str) -> Iterator[Client]:
+    """Two single-threaded worker processes on loopback (started after PREFECT_API_URL is set)."""
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                     dashboard_address=None) as local,
+        Client(local) as client,
+    ):
+        client.wait_for_workers(2, timeout=60)
+        yield client
+
+
+def extract_tasks(records: list[dict[str, object]]) -> list[dict[str, object]]:
+    return [r for r in records if str(r["key"]).startswith(TASK_PREFIX)]
+
+
+def test_dask_run_stores_what_a_local_run_stores(
+    prefect_api: str, cluster: Client, tmp_path: Path
+) -> None:
+    site = serve_demo_site()
+    try:
+        feeds = demo_feeds_file(site, tmp_path)
+        local_db, dask_db = tmp_path / "local.duckdb", tmp_path / "dask.duckdb"
+        local = run_cli(prefect_api, "ingest", "--feeds", str(feeds), "--db", str(local_db),
+                        cwd=tmp_path, **SMALL_BATCHES)
+        assert local.returncode == 0, local.stderr[-3000:]
+        with get_task_stream(cluster) as stream:
+            remote = run_cli(prefect_api, "ingest", "--feeds", str(feeds), "--db", str(dask_db),
+                             "--dask", cluster.scheduler.address, cwd=tmp_path, **SMALL_BATCHES)
+        assert remote.returncode == 0, remote.stderr[-3000:]
+    finally:
+        site.stop()
+
+    articles = rows(local_db, ARTICLES_SQL)
+    assert len(articles) == 16
+    assert rows(dask_db, ARTICLES_SQL) == articles
+    tags = rows(local_db, TAGS_SQL)
+    assert len(tags) == len(articles) and any(t[2] for t in tags)
+    assert rows(dask_db, TAGS_SQL) == tags
+    assert rows(dask_db, PAGES_SQL) == rows(local_db, PAGES_SQL)
+
+    # the Dask run's batches were extracted on the cluster, one task per batch of 3
+    batches = extract_tasks(stream.data)
+    assert len(batches) == -(-len(articles) // 3)
+    assert {r["worker"] for r in batches} <= set(cluster.scheduler_info()["workers"])
+
+
+def test_a_worker_killed_mid_run_loses_no_article(
+    prefect_api: str, cluster: Client, tmp_path: Path
+) -> None:
+    site = generate_site(KILL_SITE_PAGES, 3)
+    pids: dict[str, int] = cluster.run(os.getpid)
+    with BenchServer(site, latency_s=KILL_SITE_LATENCY_S) as server:
+        feeds = tmp_path / "feeds.csv"
+        feeds.write_text(site.feeds_csv(server.base_url), encoding="utf-8")
+        db = tmp_path / "nw.duckdb"
+        outcome: dict[str, object] = {}
+
+        def ingest() -> None:
+            outcome["result"] = run_cli(
+                prefect_api, "ingest", "--feeds", str(feeds), "--db", str(db),
+                "--dask", cluster.scheduler.address, cwd=tmp_path,
+                NEWSWIRE_BATCH_SIZE="5", NEWSWIRE_PER_HOST_CONCURRENCY="8",
+            )
+
+        with get_task_stream(cluster) as stream:
+            runner = threading.Thread(target=ingest)
+            runner.start()
+            killed = kill_a_busy_worker(cluster, pids, after=2)
+            runner.join(240)
+        assert not runner.is_alive()
+
+    result = outcome["result"]
+    assert result.returncode == 0, result.stderr[-3000:]  # type: ignore[attr-defined]
+    worker, key = killed
+    stored = {str(u) for (u,) in rows(db, "select url from articles")}
+    assert stored == {server.url(a.path) for a in site.articles}
+    assert rows(db, "select count(*) from tags") == [(KILL_SITE_PAGES,)]
+    # the batch the dead worker held was finished by another worker
+    finished = {r["key"]: r["worker"] for r in extract_tasks(stream.data)}
+    assert key in finished and finished[key] != worker
+    assert len(finished) == KILL_SITE_PAGES // 5
+
+
+def kill_a_busy_worker(client: Client, pids: dict[str, int], *, after: int) -> tuple[str, str]:
+    """SIGKILL a worker running an extract-tag task once `after` other batches were seen.
+
+    Returns the killed worker's address and the key of the task it held.
+    """
+    seen: set[str] = set()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        for worker, keys in client.processing().items():
+            busy = [str(k) for k in keys if str(k).startswith(TASK_PREFIX)]
+            if busy and len(seen - set(busy)) >= after and worker in pids:
+                os.kill(pids[worker], signal.SIGKILL)
+                return worker, busy[0]
+            seen.update(busy)
+        time.sleep(0.005)
+    raise AssertionError("no extract-tag task was seen running on a worker")

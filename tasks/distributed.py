@@ -60,8 +60,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-CONNECT_TIMEOUT_S = 20.0
-"""How long the flow process waits for the Dask scheduler before the run fails."""
 QUEUED_PER_CLUSTER = 1
 """Batches waiting on the scheduler beyond one per worker thread, so no thread idles."""
 MIN_IN_FLIGHT = 2
@@ -204,6 +202,10 @@ def open_batch_stage(
 ) -> Iterator[BatchStage]:
     """The stage for a run: a Dask cluster when `settings.dask_address` is set, else local.
 
+    The flow process waits for the scheduler as long as Dask's
+    `distributed.comm.timeouts.connect` allows (30 s unless
+    DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT says otherwise).
+
     Raises:
         FatalError: the Dask scheduler at `settings.dask_address` cannot be reached.
     """
@@ -211,7 +213,7 @@ def open_batch_stage(
         yield LocalStage(settings, seconds)
         return
     address = settings.dask_address
-    runner = DaskTaskRunner(address=address, client_kwargs={"timeout": CONNECT_TIMEOUT_S})
+    runner = DaskTaskRunner(address=address)
     with runner:
         threads = _connect(runner, address)
         limit = in_flight_limit(threads)
@@ -227,6 +229,6 @@ def _connect(runner: DaskTaskRunner, address: str) -> int:
         per_worker: dict[str, int] = client.nthreads()  # type: ignore[no-untyped-call]
         threads = sum(per_worker.values())
         client.run(warm_up)
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, ValueError) as exc:
         raise FatalError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
     return int(threads)

@@ -21,7 +21,7 @@ from distributed import Client, LocalCluster, get_task_stream
 
 from bench.site import BenchServer, generate_site
 from flows.demo import demo_feeds_file, serve_demo_site
-from tests.conftest import run_cli
+from tests.conftest import free_port, run_cli
 
 TASK_PREFIX = "extract_tag_batch"
 """Dask key prefix of the `extract-tag` task runs (the task function's name)."""
@@ -134,6 +134,30 @@ def test_a_worker_killed_mid_run_loses_no_article(
     finished = {r["key"]: r["worker"] for r in extract_tasks(stream.data)}
     assert key in finished and finished[key] != worker
     assert len(finished) == KILL_SITE_PAGES // 5
+
+
+def test_an_unreachable_scheduler_fails_the_run_in_one_line_and_loses_nothing(
+    prefect_api: str, tmp_path: Path
+) -> None:
+    address = f"tcp://127.0.0.1:{free_port()}"
+    site = serve_demo_site()
+    try:
+        feeds = demo_feeds_file(site, tmp_path)
+        db = tmp_path / "nw.duckdb"
+        failed = run_cli(prefect_api, "ingest", "--feeds", str(feeds), "--db", str(db),
+                         "--dask", address, cwd=tmp_path,
+                         DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT="2s")
+        assert failed.returncode != 0
+        last = failed.stderr.strip().splitlines()[-1]
+        assert f"cannot reach the Dask scheduler at {address}" in last
+        assert "Traceback" not in failed.stdout + failed.stderr
+        # the next run (here without a cluster) still finds every article new
+        again = run_cli(prefect_api, "ingest", "--feeds", str(feeds), "--db", str(db),
+                        cwd=tmp_path)
+        assert again.returncode == 0, again.stderr[-3000:]
+    finally:
+        site.stop()
+    assert rows(db, "select count(*) from articles") == [(16,)]
 
 
 def kill_a_busy_worker(client: Client, pids: dict[str, int], *, after: int) -> tuple[str, str]:

@@ -189,7 +189,7 @@ class Bench:
                    PREFECT_HOME=str(self.prefect.home), **BENCH_ENV)
         env.pop("NEWSWIRE_DB", None)
         env.pop("NEWSWIRE_FEEDS", None)
-        env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), str(ROOT)) if p)
         return env
 
     def empty_flow_s(self, tries: int = 3) -> float:
@@ -337,6 +337,8 @@ def stage_rows(run: IngestRun, startup_s: float) -> list[Row]:
                         f"{(run.run.wall_s - run.flow_s) / run.run.wall_s:.0%} of wall"))
     rows.append(Row("  CPU: ingest tree / site server", f"{run.run.cpu_s:.1f} s / "
                     f"{run.server_cpu_s:.1f} s"))
+    rows.append(Row("  CPU by process", ", ".join(
+        f"{role} {secs:.1f} s" for role, secs in sorted(run.run.cpu_by_role.items()))))
     rows.append(Row("  peak RSS by process", ", ".join(
         f"{role} {mib(rss)}" for role, rss in sorted(run.run.peak_by_role.items()))))
     if not stages:

@@ -180,6 +180,15 @@ class TreeSampler:
         """CPU seconds of every process of the tree, as last seen alive."""
         return sum(self._cpu.values())
 
+    @property
+    def cpu_by_role(self) -> dict[str, float]:
+        """CPU seconds per kind of process (main, forkserver, worker, ...)."""
+        out: dict[str, float] = {}
+        for pid, secs in self._cpu.items():
+            role = self._roles.get(pid, "?")
+            out[role] = out.get(role, 0.0) + secs
+        return out
+
     def _run(self) -> None:
         while not self._stop.is_set():
             self.sample()
@@ -255,6 +264,7 @@ class RunResult:
     stderr: str
     peak_by_role: dict[str, int] = field(default_factory=dict)
     load_before: float = 0.0
+    cpu_by_role: dict[str, float] = field(default_factory=dict)
 
     @property
     def output(self) -> str:
@@ -290,7 +300,7 @@ def run_measured(
     out_path.unlink()
     err_path.unlink()
     return RunResult(tuple(args), proc.returncode, wall, sampler.peak_rss, sampler.cpu_s,
-                     stdout, stderr, dict(sampler.peak_by_role), load)
+                     stdout, stderr, dict(sampler.peak_by_role), load, sampler.cpu_by_role)
 
 
 def parse_stage_seconds(text: str) -> dict[str, float]:

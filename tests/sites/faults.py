@@ -33,12 +33,13 @@ import struct
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler
 from xml.sax.saxutils import escape
 
+from tasks.pipeline import TRANSIENT_REASONS
 from tests.sites.base import LocalSite, send_simple
 
 HANG_S = 3.0
@@ -106,6 +107,15 @@ class FaultPlan:
     def good_pages(self) -> list[Fault]:
         """Pages that must end up as stored articles."""
         return [f for f in self.pages() if f.expected == OK]
+
+    def settled_pages(self) -> list[Fault]:
+        """Pages whose first outcome is final: the good ones and those that fail for good.
+
+        A page that fails transiently (timeouts, resets, 429, 5xx) is fetched again on
+        later nights; none of these is.
+        """
+        transient = {str(r) for r in TRANSIENT_REASONS}
+        return [f for f in self.pages() if f.expected not in transient]
 
     def reset(self) -> None:
         """Restart the fail-then-succeed routes (429 then OK, 503 then OK) at their failure."""
@@ -409,7 +419,7 @@ def article_html(article: _Article, charset: str | None = "utf-8") -> str:
     )
 
 
-def _rss(title: str, items: list[tuple[str, str | None, str | None]]) -> str:
+def _rss(title: str, items: Sequence[tuple[str, str | None, str | None]]) -> str:
     """An RSS 2.0 document; each item is (title, link or None, pubDate or None)."""
     parts = [
         '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>',
@@ -820,3 +830,15 @@ def build_fault_site(site: LocalSite) -> FaultPlan:
 
     plan.faults = tuple(faults)
     return plan
+
+
+def add_settled_feed(plan: FaultPlan, path: str = "/feeds/settled.rss") -> str:
+    """Serve an RSS feed of `plan.settled_pages()` at `path` (with validators); return its URL.
+
+    Once a run has ingested it, a later night with the feed unchanged has nothing to
+    fetch: the good pages are stored and the others failed for good. Its items carry
+    only their title as description, too short to stand in for a failed page's body.
+    """
+    items = [(f.name, f.url, PUBLISHED) for f in plan.settled_pages()]
+    plan.site.add(path, _rss("Fault site: settled pages", items), RSS)
+    return plan.site.url(path)

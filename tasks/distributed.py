@@ -253,8 +253,11 @@ def _connect(runner: DaskTaskRunner, address: str) -> int:
     try:
         client = runner.client
         per_worker: dict[str, int] = client.nthreads()  # type: ignore[no-untyped-call]
-        threads = sum(per_worker.values())
-        client.run(warm_up)
     except (OSError, TimeoutError, ValueError) as exc:
         raise FatalError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
-    return int(threads)
+    # best effort: a worker that fails here gets its batches rescheduled like any lost worker
+    warmed = client.run(warm_up, on_error="return")
+    failed = {w: r for w, r in warmed.items() if isinstance(r, BaseException)}
+    for worker, error in failed.items():
+        logger.warning("Dask worker %s did not warm up: %s", worker, error)
+    return sum(per_worker.values())

@@ -28,6 +28,8 @@ TASK_PREFIX = "extract_tag_batch"
 SMALL_BATCHES = {"NEWSWIRE_BATCH_SIZE": "3"}
 KILL_SITE_PAGES = 60
 KILL_SITE_LATENCY_S = 0.02
+LOOPBACK_ANY_PORT = "127.0.0.1:0"
+"""The scheduler's HTTP endpoint: with no address Dask takes 8787 and warns when that is busy."""
 
 ARTICLES_SQL = """
     select id, url, canonical_url, source, title, author, published_at, language, text,
@@ -57,7 +59,7 @@ def cluster(prefect_api: str) -> Iterator[Client]:
     """Two single-threaded worker processes on loopback (started after PREFECT_API_URL is set)."""
     with (
         LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                     dashboard_address=None) as local,
+                     dashboard_address=LOOPBACK_ANY_PORT) as local,
         Client(local) as client,
     ):
         client.wait_for_workers(2, timeout=60)

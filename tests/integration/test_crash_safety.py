@@ -1,0 +1,248 @@
+"""`newswire ingest` killed with SIGKILL mid-fetch and mid-load, then rerun to completion.
+
+A 40-page site (two feeds, pages served with a little latency) is ingested in
+batches of 5. Three runs are killed, each with its whole process group (CLI and
+extraction pool): after its first page requests (nothing loaded yet), at the
+first write of its batch loads to the warehouse's write-ahead log (mid-load),
+and after batches have been loaded (mid-fetch of a later batch). After every
+kill the writer's state (a copy of the live file and its WAL, as the next run
+will open them) and the published snapshot hold whole batches only. The fourth
+run completes the work: every article exactly once, with its page and its tag,
+the killed runs marked failed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import duckdb
+import pytest
+
+from bench.site import Site, generate_site
+from tests.conftest import NEWSWIRE, cli_env
+from tests.sites.base import LocalSite
+
+PAGES = 40
+BATCH_SIZE = 5
+LATENCY_S = 0.03
+KILL_TIMEOUT_S = 60.0
+POLL_S = 0.001
+
+
+@dataclass(frozen=True)
+class CrashSite:
+    site: LocalSite
+    generated: Site
+    feeds: Path
+
+    def page_requests(self) -> int:
+        """Article pages requested since the last log reset (not feeds, not robots.txt)."""
+        return sum(1 for r in list(self.site.seen) if r.path.endswith(".html"))
+
+
+@pytest.fixture(scope="module")
+def crash_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CrashSite]:
+    generated = generate_site(n=PAGES, feeds=2)
+    site = LocalSite(latency_s=LATENCY_S)
+    site.start()
+    for path, (body, content_type) in generated.documents(site.base_url).items():
+        site.add(path, body, content_type)
+    feeds = tmp_path_factory.mktemp("crash-feeds") / "feeds.csv"
+    feeds.write_text(generated.feeds_csv(site.base_url), encoding="utf-8")
+    try:
+        yield CrashSite(site, generated, feeds)
+    finally:
+        site.stop()
+
+
+# --------------------------------------------------------------------------- processes
+def start_ingest(api: str, feeds: Path, db: Path, log: Path) -> subprocess.Popen[bytes]:
+    """`newswire ingest` in its own process group, so one killpg takes its pool down too."""
+    env = cli_env(api, NEWSWIRE_BATCH_SIZE=str(BATCH_SIZE), NEWSWIRE_PER_HOST_DELAY_S="0")
+    with log.open("ab") as out:
+        return subprocess.Popen([NEWSWIRE, "ingest", "--feeds", str(feeds), "--db", str(db)],
+                                env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+
+def kill_when(proc: subprocess.Popen[bytes], ready: Callable[[], bool]) -> None:
+    """SIGKILL the process group the moment `ready()` holds; fail if the run ends first."""
+    deadline = time.monotonic() + KILL_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"ingest exited ({proc.returncode}) before the kill point")
+        if ready():
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+            return
+        time.sleep(POLL_S)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    pytest.fail("the kill point was not reached in time")
+
+
+def wal_size(db: Path) -> int:
+    wal = db.parent / ("." + db.name + ".live.wal")
+    try:
+        return wal.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def after_page_requests(crash: CrashSite, n: int) -> Callable[[], bool]:
+    return lambda: crash.page_requests() >= n
+
+
+def at_first_load(crash: CrashSite, db: Path) -> Callable[[], bool]:
+    """True at the first WAL write after the run began fetching pages: a batch load."""
+    base: list[int] = []
+
+    def ready() -> bool:
+        if not base:
+            if crash.page_requests() > 0:
+                base.append(wal_size(db))
+            return False
+        return wal_size(db) != base[0]
+
+    return ready
+
+
+# --------------------------------------------------------------------------- inspection
+def rows(db: Path, sql: str, *, read_only: bool = True) -> list[tuple[object, ...]]:
+    con = duckdb.connect(str(db), read_only=read_only)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def writer_state(db: Path, into: Path) -> Path:
+    """A copy of the writer's live file and WAL: what the next run will open."""
+    live = db.parent / ("." + db.name + ".live")
+    into.mkdir(parents=True, exist_ok=True)
+    copy = into / "state.duckdb"
+    shutil.copyfile(live, copy)
+    wal = live.parent / (live.name + ".wal")
+    if wal.exists():
+        shutil.copyfile(wal, into / "state.duckdb.wal")
+    return copy
+
+
+def assert_whole_batches(db: Path, *, read_only: bool = True) -> int:
+    """Every stored article came with its page, its tag and its fetch_log row; return the count.
+
+    All pages of the site are good, so a whole batch is BATCH_SIZE articles.
+    """
+    (articles, distinct, no_page, no_tag, unlogged, orphan_logs) = rows(db, """
+        select
+            (select count(*) from articles),
+            (select count(distinct canonical_url) from articles),
+            (select count(*) from articles anti join pages on pages.article_id = articles.id),
+            (select count(*) from articles anti join tags on tags.article_id = articles.id),
+            (select count(*) from articles as a anti join fetch_log as f
+                on f.url = a.canonical_url and f.kind = 'page' and f.outcome = 'ok'),
+            (select count(*) from fetch_log as f anti join articles as a
+                on a.canonical_url = f.url where f.kind = 'page' and f.outcome = 'ok')
+    """, read_only=read_only)[0]
+    assert articles == distinct
+    assert (no_page, no_tag, unlogged, orphan_logs) == (0, 0, 0, 0)
+    assert int(str(articles)) % BATCH_SIZE == 0, f"{articles} articles: a half batch"
+    return int(str(articles))
+
+
+# --------------------------------------------------------------------------- the scenario
+@dataclass(frozen=True)
+class Crashes:
+    db: Path
+    stored_after_kill: list[int]
+    published_after_kill: list[int]
+    final: subprocess.CompletedProcess[str]
+    page_requests: list[int]
+
+
+@pytest.fixture(scope="module")
+def crashes(
+    prefect_api: str, crash_site: CrashSite, tmp_path_factory: pytest.TempPathFactory
+) -> Crashes:
+    """Three killed runs, then one that completes."""
+    workdir = tmp_path_factory.mktemp("crash")
+    db = workdir / "nw.duckdb"
+    log = workdir / "ingest.log"
+    kill_points = [
+        lambda: after_page_requests(crash_site, 2),  # mid-fetch of the first batch
+        lambda: at_first_load(crash_site, db),  # mid-load
+        lambda: after_page_requests(crash_site, 4 * BATCH_SIZE + 1),  # batches loaded
+    ]
+    stored: list[int] = []
+    published: list[int] = []
+    requests: list[int] = []
+    for no, point in enumerate(kill_points):
+        crash_site.site.reset_log()
+        proc = start_ingest(prefect_api, crash_site.feeds, db, log)
+        kill_when(proc, point())
+        requests.append(crash_site.page_requests())
+        stored.append(assert_whole_batches(writer_state(db, workdir / f"state-{no}"),
+                                           read_only=False))
+        published.append(assert_whole_batches(db) if db.exists() else 0)
+    crash_site.site.reset_log()
+    env = cli_env(prefect_api, NEWSWIRE_BATCH_SIZE=str(BATCH_SIZE))
+    final = subprocess.run([NEWSWIRE, "ingest", "--feeds", str(crash_site.feeds), "--db", str(db)],
+                           env=env, capture_output=True, text=True, timeout=120)
+    requests.append(crash_site.page_requests())
+    return Crashes(db, stored, published, final, requests)
+
+
+def test_killed_runs_leave_whole_batches_and_make_progress(crashes: Crashes) -> None:
+    first, second, third = crashes.stored_after_kill
+    assert first == 0  # killed before its first batch was loaded
+    assert first <= second <= third < PAGES
+    assert third >= second + BATCH_SIZE  # the third run loaded batches before it was killed
+    assert all(p <= s for p, s in zip(crashes.published_after_kill, crashes.stored_after_kill,
+                                      strict=True))
+
+
+def test_the_rerun_completes_the_work_with_every_article_exactly_once(
+    crashes: Crashes, crash_site: CrashSite
+) -> None:
+    assert crashes.final.returncode == 0, crashes.final.stderr[-3000:]
+    remaining = PAGES - crashes.stored_after_kill[-1]
+    assert f"articles: {remaining} new, 0 failed" in crashes.final.stdout
+    assert crashes.page_requests[-1] == remaining  # stored articles are not fetched again
+    assert assert_whole_batches(crashes.db) == PAGES
+    stored = {urlsplit(str(u)).path: str(t)
+              for u, t in rows(crashes.db, "select canonical_url, title from articles")}
+    assert stored == {a.path: a.title for a in crash_site.generated.articles}
+
+
+def test_each_page_is_logged_once_although_killed_runs_fetched_some_twice(
+    crashes: Crashes,
+) -> None:
+    assert sum(crashes.page_requests) > PAGES  # pages of unloaded batches were fetched again
+    counts = rows(crashes.db, """
+        select count(*), count(distinct url) from fetch_log where kind = 'page' and outcome = 'ok'
+    """)[0]
+    assert counts == (PAGES, PAGES)
+
+
+def test_killed_runs_are_marked_failed_and_the_last_one_completed(crashes: Crashes) -> None:
+    runs = rows(crashes.db, "select status, summary from runs order by started_at")
+    assert [status for status, _ in runs] == ["failed", "failed", "failed", "completed"]
+    assert all('"interrupted"' in str(summary) for _, summary in runs[:3])
+    (articles_new,) = rows(crashes.db, "select articles_new from runs where status = 'completed'")[
+        0]
+    assert articles_new == PAGES - crashes.stored_after_kill[-1]
+
+
+def test_no_writer_state_is_left_behind(crashes: Crashes) -> None:
+    leftovers = [p.name for p in crashes.db.parent.iterdir() if ".tmp-" in p.name]
+    assert leftovers == []
+    (count,) = rows(crashes.db, "select count(*) from china_japan_stories")[0]
+    assert isinstance(count, int)  # the published snapshot opens and its views work

@@ -268,8 +268,7 @@ def test_feeds_failing_three_nights_in_a_row_are_flagged(settled: Settled) -> No
         ("Bad Row,ftp://127.0.0.1/feed.xml",
          "line 3: feed 'Bad Row' has a url that is not http(s): 'ftp://127.0.0.1/feed.xml'"),
         ("Good,http://127.0.0.1:9/other.xml", "line 3: duplicate name 'Good' (first on line 2)"),
-        ("No Host,http:///feed.xml", "line 3: feed 'No Host' has a malformed url: 'http:///feed.xml'"),
-        (",http://127.0.0.1:9/feed.xml", "line 3: empty name"),
+        ("No Url", "line 3: feed 'No Url' has an empty url"),
     ],
 )
 def test_a_bad_feeds_file_fails_with_one_line_before_anything_is_fetched(

@@ -15,6 +15,7 @@ from typing import Any
 
 from tasks.config import Settings
 from tasks.errors import FatalError, NewswireError
+from tasks.feeds import read_feeds_file
 
 EXIT_FATAL = 2
 EXIT_RUN_FAILED = 1
@@ -94,9 +95,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from flows import runs  # deferred: importing Prefect costs ~1 s, `sql` should not pay it
-
     settings = Settings.from_env(db_path=args.db, feeds_path=args.feeds, dask_address=args.dask)
+    read_feeds_file(settings.feeds_path)  # a bad row fails here, before Prefect is imported
+
+    from flows import runs  # deferred: importing Prefect costs seconds; `sql` should not pay it
+
     return runs.run_ingest(settings)
 
 

@@ -36,7 +36,6 @@ FEED_CONCURRENCY = 16
 RETRIES = 3
 RUN_BUDGET_S = 3600.0
 MIN_TEXT_CHARS = 250
-FAILURE_STREAK_FLAG = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +57,6 @@ class Settings:
     retries: int = RETRIES
     run_budget_s: float = RUN_BUDGET_S
     min_text_chars: int = MIN_TEXT_CHARS
-    failure_streak_flag: int = FAILURE_STREAK_FLAG
     respect_robots: bool = True
     contact_url: str = DEFAULT_CONTACT_URL
     dask_address: str | None = None

@@ -14,9 +14,9 @@ sent through prefect-dask's `DaskTaskRunner` to the scheduler at that address:
 
 - a batch's fetched pages travel to a worker once, inside the submitted task; its
   drafts and tags (with the gzip'd HTML the warehouse keeps) travel back once;
-- up to one batch per worker thread, plus one queued, is in flight while the flow
-  process goes on fetching (fetching stays there, so per-host politeness and the
-  robots.txt cache hold for the whole run);
+- up to one batch per worker thread, plus one queued (at most MAX_IN_FLIGHT), is in
+  flight while the flow process goes on fetching (fetching stays there, so per-host
+  politeness and the robots.txt cache hold for the whole run);
 - finished batches come back in batch order to the flow process, which is the one
   warehouse writer;
 - a worker lost mid-batch: the scheduler runs the batch again on another worker.
@@ -66,6 +66,10 @@ QUEUED_PER_CLUSTER = 1
 """Batches waiting on the scheduler beyond one per worker thread, so no thread idles."""
 MIN_IN_FLIGHT = 2
 """Batches in flight while the cluster reports no workers yet (it may be scaling up)."""
+MAX_IN_FLIGHT = 32
+"""Cap on batches in flight whatever the cluster's size: their pages wait in the scheduler's
+memory (32 batches of 200 pages of 100 KB are 640 MB). Past ~30 worker threads, the one
+flow process (fetch, submit, load) is the limit anyway."""
 GRAPH_WARNING_THRESHOLD = "1GiB"
 """A batch of pages is shipped inside its task on purpose (see the module docstring);
 Dask's 10 MB large-graph warning would fire on every batch of big pages."""
@@ -123,7 +127,7 @@ def warm_up() -> int:
 
 def in_flight_limit(threads: int) -> int:
     """How many batches to keep submitted for a cluster with `threads` worker threads."""
-    return max(MIN_IN_FLIGHT, threads + QUEUED_PER_CLUSTER)
+    return min(MAX_IN_FLIGHT, max(MIN_IN_FLIGHT, threads + QUEUED_PER_CLUSTER))
 
 
 # --------------------------------------------------------------------------- Prefect task

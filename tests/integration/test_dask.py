@@ -21,6 +21,7 @@ from distributed import Client, LocalCluster, get_task_stream
 
 from bench.site import BenchServer, generate_site
 from flows.demo import demo_feeds_file, serve_demo_site
+from tasks.distributed import MAX_IN_FLIGHT, MIN_IN_FLIGHT, in_flight_limit
 from tests.conftest import free_port, run_cli
 
 TASK_PREFIX = "extract_tag_batch"
@@ -160,6 +161,12 @@ def test_an_unreachable_scheduler_fails_the_run_in_one_line_and_loses_nothing(
     finally:
         site.stop()
     assert rows(db, "select count(*) from articles") == [(16,)]
+
+
+def test_batches_in_flight_follow_the_cluster_size_within_bounds() -> None:
+    assert in_flight_limit(0) == MIN_IN_FLIGHT  # a cluster still scaling up gets work queued
+    assert in_flight_limit(2) == 3  # one per worker thread and one waiting
+    assert in_flight_limit(500) == MAX_IN_FLIGHT  # pages in flight stay bounded
 
 
 def kill_a_busy_worker(client: Client, pids: dict[str, int], *, after: int) -> tuple[str, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import mimetypes
 import os
 import shutil
+import sys
 import time
 from importlib.resources import files
 from importlib.resources.abc import Traversable
@@ -103,6 +104,7 @@ def run_demo(db: Path | None = None) -> int:
     print(format_result(stories, "table"))
     brief = write_brief_file(db, "all", db.parent / "brief.html")
     print(f"\ndemo finished in {time.perf_counter() - started:.1f} s; query it with:")
-    print(f'  newswire sql --db {db} "select * from china_japan_stories"')
+    command = os.path.relpath(sys.argv[0]) if sys.argv[0].endswith("newswire") else "newswire"
+    print(f'  {command} sql --db {db} "select * from china_japan_stories"')
     print(f"morning brief: {brief.resolve()}")
     return 0

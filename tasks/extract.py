@@ -35,6 +35,7 @@ from functools import cache
 from typing import Any
 
 import charset_normalizer
+import numpy as np
 import trafilatura
 from lxml.html import HtmlElement
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
@@ -51,6 +52,7 @@ __all__ = [
     "extract_page",
     "fingerprint",
     "shutdown_pool",
+    "start_pool",
 ]
 
 logger = logging.getLogger(__name__)
@@ -445,14 +447,11 @@ def fingerprint(text: str) -> int:
         features = set(tokens)
     if not features:
         return 0
-    bits = [
-        format(int.from_bytes(hashlib.blake2b(f.encode(), digest_size=8).digest(), "big"), "064b")
-        for f in features
-    ]
-    half = len(bits) / 2
-    value = 0
-    for column in zip(*bits, strict=True):
-        value = (value << 1) | (column.count("1") > half)
+    # majority vote per bit over the features' 64-bit hashes, vectorised
+    digests = b"".join(hashlib.blake2b(f.encode(), digest_size=8).digest() for f in features)
+    bits = np.unpackbits(np.frombuffer(digests, dtype=np.uint8).reshape(-1, 8), axis=1)
+    majority = bits.sum(axis=0, dtype=np.int64) > len(features) / 2
+    value = int.from_bytes(np.packbits(majority).tobytes(), "big")
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
@@ -664,6 +663,19 @@ def _get_pool(workers: int) -> cf.ProcessPoolExecutor:
             )
             _pool_workers = workers
         return _pool
+
+
+def start_pool(workers: int) -> None:
+    """Start the extraction workers in the background, so the first batch finds them warm."""
+    if workers <= 0 or multiprocessing.current_process().daemon:
+        return
+
+    def start() -> None:
+        pool = _get_pool(workers)
+        for _ in range(workers):
+            pool.submit(_warm_worker)
+
+    threading.Thread(target=start, name="extract-pool-start", daemon=True).start()
 
 
 def _warm_worker() -> None:

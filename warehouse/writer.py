@@ -52,7 +52,13 @@ from warehouse.snapshot import (
 logger = logging.getLogger(__name__)
 
 DEFAULT_PUBLISH_EVERY_S = 20.0
-WRITER_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+WRITER_CONFIG = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    # The writer only appends batches and looks up keys: a small buffer cache keeps the
+    # ingest's memory flat as the warehouse grows (DuckDB's default is 80% of RAM).
+    "memory_limit": "256MB",
+}
 FEED_STATUSES = ("ok", "unchanged", "failed")
 RUN_END_STATUSES = ("completed", "failed")
 

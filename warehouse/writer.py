@@ -52,7 +52,7 @@ from warehouse.snapshot import (
 logger = logging.getLogger(__name__)
 
 DEFAULT_PUBLISH_EVERY_S = 20.0
-WRITER_CONFIG = {
+WRITER_CONFIG: dict[str, str | int | float | list[str]] = {
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
     # The writer only appends batches and looks up keys: a small buffer cache keeps the

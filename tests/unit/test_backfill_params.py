@@ -85,6 +85,8 @@ def test_prefect_yaml_says_what_serve_registers() -> None:
     }
     assert from_yaml == _spec_dicts(deployment_specs(DEFAULT_CRON, "UTC"))
     assert {d["work_pool"]["name"] for d in doc["deployments"]} == {"newswire"}
+    # one writer: every run goes to the one worker beside the warehouse file
+    assert {d["work_pool"]["work_queue_name"] for d in doc["deployments"]} == {"warehouse"}
 
 
 def test_every_entrypoint_names_the_flow_of_its_deployment() -> None:

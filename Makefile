@@ -39,7 +39,6 @@ server: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.bench_ingest
-	$(BIN)/python -m bench.bench_lookup
 
 bench-tag: $(STAMP)
 	$(BIN)/python -m bench.bench_tag

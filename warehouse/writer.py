@@ -341,19 +341,10 @@ class Warehouse:
             return [], 0
         roots = self._roots_for_new(unique, now)
         table = pa.table({
-            "id": pa.array([a.id for a in unique], pa.string()),
+            **_body_columns(unique),
             "url": pa.array([a.url for a in unique], pa.string()),
             "canonical_url": pa.array([a.canonical_url for a in unique], pa.string()),
             "source": pa.array([a.source for a in unique], pa.string()),
-            "title": pa.array([a.title for a in unique], pa.string()),
-            "author": pa.array([a.author for a in unique], pa.string()),
-            "published_at": _timestamps([a.published_at for a in unique]),
-            "language": pa.array([a.language for a in unique], pa.string()),
-            "text": pa.array([a.text for a in unique], pa.string()),
-            "word_count": pa.array([a.word_count for a in unique], pa.int32()),
-            "body_origin": pa.array([a.body_origin for a in unique], pa.string()),
-            "fingerprint": pa.array([neardup.to_signed(a.fingerprint) for a in unique],
-                                    pa.int64()),
             "duplicate_of": pa.array([roots.get(a.id) for a in unique], pa.string()),
         })
         with self._registered("batch_articles", table):
@@ -576,18 +567,7 @@ class Warehouse:
         unique = list({a.id: a for a in articles}.values())
         if not unique:
             return 0
-        table = pa.table({
-            "id": pa.array([a.id for a in unique], pa.string()),
-            "title": pa.array([a.title for a in unique], pa.string()),
-            "author": pa.array([a.author for a in unique], pa.string()),
-            "published_at": _timestamps([a.published_at for a in unique]),
-            "language": pa.array([a.language for a in unique], pa.string()),
-            "text": pa.array([a.text for a in unique], pa.string()),
-            "word_count": pa.array([a.word_count for a in unique], pa.int32()),
-            "body_origin": pa.array([a.body_origin for a in unique], pa.string()),
-            "fingerprint": pa.array([neardup.to_signed(a.fingerprint) for a in unique],
-                                    pa.int64()),
-        })
+        table = pa.table(_body_columns(unique))
         with self._transaction("update articles"), self._registered("updated", table):
             row = self.con.execute(
                 """
@@ -869,6 +849,21 @@ def _stored_article(row: tuple[object, ...]) -> StoredArticle:
         author=str(author) if author is not None else None,
         body_origin=str(body_origin or "page"),
     )
+
+
+def _body_columns(articles: Sequence[Article]) -> dict[str, pa.Array]:
+    """The columns of `articles` that extraction decides (insert and re-extraction share them)."""
+    return {
+        "id": pa.array([a.id for a in articles], pa.string()),
+        "title": pa.array([a.title for a in articles], pa.string()),
+        "author": pa.array([a.author for a in articles], pa.string()),
+        "published_at": _timestamps([a.published_at for a in articles]),
+        "language": pa.array([a.language for a in articles], pa.string()),
+        "text": pa.array([a.text for a in articles], pa.string()),
+        "word_count": pa.array([a.word_count for a in articles], pa.int32()),
+        "body_origin": pa.array([a.body_origin for a in articles], pa.string()),
+        "fingerprint": pa.array([neardup.to_signed(a.fingerprint) for a in articles], pa.int64()),
+    }
 
 
 def _timestamps(values: Sequence[datetime | None]) -> pa.Array:

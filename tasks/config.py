@@ -97,8 +97,9 @@ class Settings:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"setting {name} must be positive, got {getattr(self, name)!r}")
         for name in ("max_redirects", "retries", "per_host_delay_s", "min_text_chars"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"setting {name} must not be negative, got {getattr(self, name)!r}")
+            value = getattr(self, name)
+            if value < 0:
+                raise ConfigError(f"setting {name} must not be negative, got {value!r}")
         return self
 
 

@@ -481,7 +481,6 @@ def test_nightly_publishes_markdown_and_link_artifacts(
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
     from prefect.logging.handlers import APILogWorker
-
     from prefect.runtime import flow_run
 
     @flow(name="brief-artifacts-test")

@@ -8,9 +8,9 @@ session's real Prefect server.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import date
 from importlib.resources import files
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -20,7 +20,8 @@ from flows.demo import demo_feeds_file, serve_demo_site
 from flows.localsite import LocalSite
 from tests.conftest import run_cli
 
-SEED_ARTICLE = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "xi-takaichi-first-meeting.txt"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+SEED_ARTICLE = FIXTURES / "pages" / "xi-takaichi-first-meeting.txt"
 PROMO_LINES = (
     "BT in your inbox",
     "Start and end each day with the latest news stories",
@@ -45,10 +46,7 @@ def rows(db: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple[obje
 
 
 def seed_paragraphs() -> list[str]:
-    if SEED_ARTICLE.exists():
-        text = SEED_ARTICLE.read_text(encoding="utf-8")
-    else:  # the demo page carries the same text
-        text = ""
+    text = SEED_ARTICLE.read_text(encoding="utf-8")
     return [
         line.strip() for line in text.splitlines()
         if len(line.strip()) > 120 and not any(p in line for p in PROMO_LINES)
@@ -201,7 +199,8 @@ def test_broken_feed_404_and_non_html_page_are_logged_and_the_rest_lands(
 def test_bad_feeds_file_fails_fast_with_one_line(prefect_api: str, workdir: Path) -> None:
     feeds = workdir / "feeds.csv"
     feeds.write_text("name,url\nGood,https://example.org/feed\nBad,ftp://example.org/x\n")
-    result = run_cli(prefect_api, "ingest", "--feeds", str(feeds), "--db", str(workdir / "x.duckdb"))
+    db = workdir / "x.duckdb"
+    result = run_cli(prefect_api, "ingest", "--feeds", str(feeds), "--db", str(db))
     assert result.returncode != 0
     lines = [ln for ln in result.stderr.strip().splitlines() if ln]
     assert len(lines) == 1 and "line 3" in lines[0] and "feeds.csv" in lines[0], result.stderr

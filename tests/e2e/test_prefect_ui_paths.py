@@ -191,7 +191,9 @@ def stack(prefect_api: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 @pytest.fixture(scope="module")
 def first_night(stack: Stack) -> Stack:
     """Last night's run, with a backfill started while it was writing the warehouse."""
-    stack.site.latency_s = 0.6  # the nightly run holds the warehouse for a few seconds
+    # Slow pages keep the nightly run in the warehouse for ~10 s: long enough for the served
+    # backfill to start in its own process and reach the lock while the nightly holds it.
+    stack.site.latency_s = 2.5
     nightly = stack.start_run("nightly-ingest", "nightly-ingest", {})
     deadline = time.monotonic() + RUN_TIMEOUT_S
     while (holder := read_holder(lock_path(stack.db))) is None or holder.run_id != nightly:

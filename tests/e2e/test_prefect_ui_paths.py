@@ -79,6 +79,9 @@ def _extra_sitemap_urls(site: LocalSite) -> bytes:
     return body.replace(b"</urlset>", extra + b"</urlset>")
 
 
+API_ATTEMPTS = 5
+
+
 @dataclass
 class Stack:
     api: str
@@ -89,14 +92,20 @@ class Stack:
     serve_log: Path
     notes: dict[str, Any] = field(default_factory=dict)
 
-    # ---- REST, as the UI calls it
+    # ---- REST, as the UI calls it (the UI retries a busy server too)
     def get(self, path: str) -> Any:
-        r = httpx.get(self.api + path, timeout=10)
-        r.raise_for_status()
-        return r.json()
+        return self._call("GET", path, None)
 
     def post(self, path: str, body: dict[str, Any]) -> Any:
-        r = httpx.post(self.api + path, json=body, timeout=10)
+        return self._call("POST", path, body)
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
+        """One API call; a 502/503/504 from a server busy with its own start-up is retried."""
+        for attempt in range(API_ATTEMPTS):
+            r = httpx.request(method, self.api + path, json=body, timeout=10)
+            if r.status_code not in (502, 503, 504) or attempt == API_ATTEMPTS - 1:
+                break
+            time.sleep(0.5 * (attempt + 1))
         r.raise_for_status()
         return r.json()
 

@@ -13,14 +13,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 import flows  # noqa: F401  (sets Prefect's quiet defaults before Prefect is imported)
+from flows.wait_http import wait_http as wait_http_ok
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -35,17 +34,12 @@ def free_port() -> int:
 
 
 def wait_http(url: str, timeout_s: float, proc: subprocess.Popen[bytes] | None = None) -> None:
-    """Poll `url` until it answers 200, the process dies, or time runs out."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
-        try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.25)
+    """Wait until `url` answers 200; raise if the process dies or time runs out first."""
+    alive = None if proc is None else (lambda: proc.poll() is None)
+    if wait_http_ok(url, timeout_s, alive):
+        return
+    if proc is not None and proc.poll() is not None:
+        raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
     raise TimeoutError(f"{url} did not answer within {timeout_s} s")
 
 

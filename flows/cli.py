@@ -105,6 +105,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_backfill(args: argparse.Namespace) -> int:
     from flows import runs
+    from tasks.backfill_plan import window_days
+
+    window_days(args.start, args.end)  # a bad window fails here, before a Prefect run starts
 
     settings = Settings.from_env(db_path=args.db, feeds_path=args.feeds, dask_address=args.dask)
     return runs.run_backfill(settings, args.start, args.end, args.mode, args.sources)

@@ -41,10 +41,13 @@ START_TIMEOUT_S = 30.0
 LOAD_TIMEOUT_S = 20.0
 
 # CI installs chromium (.ci/run), so there a missing browser fails the test instead.
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None and not os.environ.get("CI"),
-    reason="needs Debian's chromium (apt-get install -y chromium)",
-)
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        CHROMIUM is None and not os.environ.get("CI"),
+        reason="needs Debian's chromium (apt-get install -y chromium)",
+    ),
+]
 
 
 @dataclass

@@ -62,6 +62,8 @@ TRANSIENT_REASONS = frozenset(
 
 HTML_COMPRESS_LEVEL = 3
 FEED_FALLBACK_MIN_CHARS = 80
+PAGE_TEXT_FLOOR_CHARS = 40
+"""Page text shorter than this is no body at all (a consent wall, an empty template)."""
 """A feed entry's own text shorter than this is not stored as a body when its page failed."""
 
 
@@ -178,9 +180,11 @@ def draft_articles(
 ) -> list[Draft]:
     """Extract every fetched page of a batch (process pool) and decide each article's body."""
     jobs = [(i, r) for i, r in enumerate(fetched) if isinstance(r, Response)]
+    # Short page text is kept here and weighed against the feed's own text in
+    # draft_article: a 150-character wire brief or Japanese news item is still a body.
     results = extract_many(
         [(r.body, _content_type(r), r.final_url) for _, r in jobs],
-        min_chars=settings.min_text_chars,
+        min_chars=PAGE_TEXT_FLOOR_CHARS,
         workers=settings.extract_workers,
     )
     extracted: dict[int, Extracted | Failure] = {

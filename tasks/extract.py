@@ -37,6 +37,7 @@ from typing import Any
 import charset_normalizer
 import numpy as np
 import trafilatura
+from htmldate import find_date
 from lxml.html import HtmlElement
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 from trafilatura.metadata import extract_metadata
@@ -251,11 +252,18 @@ _CANDIDATES = "//*[@class or @id or @role or @aria-hidden or @hidden]"
 def remove_boilerplate(tree: HtmlElement) -> int:
     """Remove page furniture in place, judged by tag, role, class and id; return the count.
 
-    An element that holds more than half of the page's text is never removed,
-    whatever its class says (an article wrapper with "share-enabled" in it).
+    Class and id names are read as words, camelCase split ("relatedContent",
+    "adWrapper"). Two guards keep the story: an element that holds more than
+    half of the page's visible text, or more than half of its paragraph text,
+    is never removed whatever its class says (an article wrapper with
+    "share-enabled" or "has-sidebar" in it); and a single paragraph that reads
+    as prose is never removed for its class or id alone (a standfirst marked
+    "teaser").
     """
     body = tree.find("body")
-    total = len((body if body is not None else tree).text_content())
+    root = body if body is not None else tree
+    total = _visible_chars(root)
+    prose_total = _paragraph_chars(root)
     doomed: list[HtmlElement] = []
     for el in tree.iter(*_FURNITURE_TAGS):
         doomed.append(el)
@@ -266,11 +274,44 @@ def remove_boilerplate(tree: HtmlElement) -> int:
     for el in doomed:
         if el.tag in _PROTECTED_TAGS or el.getparent() is None or _is_detached(el, tree):
             continue
-        if total and len(el.text_content()) > BOILERPLATE_SHARE_LIMIT * total:
+        if total and _visible_chars(el) > BOILERPLATE_SHARE_LIMIT * total:
+            continue
+        if prose_total and _paragraph_chars(el) > BOILERPLATE_SHARE_LIMIT * prose_total:
+            continue
+        if el.tag == "p" and _named_only(el) and _is_prose(" ".join(el.text_content().split())):
             continue
         el.drop_tree()
         removed += 1
     return removed
+
+
+_INVISIBLE_TAGS = frozenset({"script", "style", "noscript", "template"})
+_CAMEL = re.compile(r"([a-z0-9])([A-Z])")
+
+
+def _visible_chars(el: HtmlElement) -> int:
+    """Length of the element's text without inline scripts and styles (JSON blobs, CSS)."""
+    size = 0
+    for node in el.iter():
+        if node.tag in _INVISIBLE_TAGS or not isinstance(node.tag, str):
+            if node is not el:
+                size += len(node.tail or "")
+            continue
+        size += len(node.text or "")
+        if node is not el:
+            size += len(node.tail or "")
+    return size
+
+
+def _paragraph_chars(el: HtmlElement) -> int:
+    return sum(len(p.text_content()) for p in el.iter("p"))
+
+
+def _named_only(el: HtmlElement) -> bool:
+    """True when the element is furniture only by its class or id (no role or hidden flag)."""
+    role = (el.get("role") or "").lower()
+    hidden = el.get("hidden") is not None or el.get("aria-hidden") == "true"
+    return not hidden and role not in _BOILERPLATE_ROLES
 
 
 def _looks_like_furniture(el: HtmlElement) -> bool:
@@ -279,7 +320,8 @@ def _looks_like_furniture(el: HtmlElement) -> bool:
     role = (el.get("role") or "").lower()
     if role in _BOILERPLATE_ROLES:
         return True
-    names = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
+    raw = f"{el.get('class') or ''} {el.get('id') or ''}"
+    names = _CAMEL.sub(r"\1-\2", raw).lower()
     if not names.strip():
         return False
     if any(phrase in names for phrase in _BOILERPLATE_PHRASES):
@@ -359,16 +401,18 @@ def _is_headline(line: str) -> bool:
     return len(line) <= MAX_HEADLINE_CHARS and not _SENTENCE_END.search(line)
 
 
+def _is_prose(line: str) -> bool:
+    """True when a line reads like running text (a sentence, or a run of CJK script)."""
+    if _LIST_ITEM.match(line):
+        return False
+    if len(_CJK.findall(line[:200])) >= 15:
+        return True
+    return len(line) >= 40 and len(line.split()) >= 7 and bool(_SENTENCE_END.search(line))
+
+
 def _has_prose(lines: Sequence[str]) -> bool:
     """True when some lines read like running text, not a list of links or labels."""
-    prose = 0
-    for line in lines:
-        if _LIST_ITEM.match(line):
-            continue
-        cjk = len(_CJK.findall(line[:200])) >= 15
-        if cjk or (len(line) >= 40 and len(line.split()) >= 7 and _SENTENCE_END.search(line)):
-            prose += len(line)
-    return prose >= MIN_PROSE_CHARS
+    return sum(len(line) for line in lines if _is_prose(line)) >= MIN_PROSE_CHARS
 
 
 # --------------------------------------------------------------------------- language
@@ -477,11 +521,14 @@ def extract_article(html: str, url: str | None = None) -> Extracted | None:
         return None
     date_params = _date_params()
     meta = extract_metadata(tree, url, date_params, True)
-    published = _parse_date(meta.date)
-    if published is None or (published.month, published.day) == (1, 1):
-        published = _cjk_date(tree, date.fromisoformat(date_params["max_date"])) or published
+    head_date = _parse_date(meta.date)
+    cjk_date = None
+    if head_date is None or _is_new_year(head_date):
+        cjk_date = _cjk_date(tree, date.fromisoformat(date_params["max_date"]))
+    title = _headline_title(tree, meta.title or None)
     html_lang = _html_lang(tree)
     remove_boilerplate(tree)
+    published = _choose_date(_parse_date(find_date(tree, **date_params)), head_date, cjk_date)
     document = trafilatura.bare_extraction(
         tree,
         url=url,
@@ -495,7 +542,6 @@ def extract_article(html: str, url: str | None = None) -> Extracted | None:
     )
     if not isinstance(document, Document) or not isinstance(document.text, str):
         return None
-    title = meta.title or None
     lines = clean_lines(document.text, title)
     if not lines or not _has_prose(lines):
         return None
@@ -574,6 +620,45 @@ def _cjk_date(tree: HtmlElement, max_date: date) -> date | None:
             if found <= max_date:
                 return found
     return None
+
+
+def _is_new_year(day: date) -> bool:
+    return (day.month, day.day) == (1, 1)
+
+
+def _choose_date(cleaned: date | None, whole: date | None, cjk: date | None) -> date | None:
+    """The publication date: the cleaned page's first, then the whole page's, then 年月日.
+
+    Dates read after the furniture is gone come first: on the whole page a
+    related-story teaser's date can pass for the article's. A bare 1 January
+    is usually a year read without month and day, so a full 年月日 date beats it.
+    """
+    for found in (cleaned, whole):
+        if found is not None and not _is_new_year(found):
+            return found
+    return cjk or cleaned or whole
+
+
+_TITLE_SEPARATORS = "|-–—·•:/»«"
+
+
+def _headline_title(tree: HtmlElement, title: str | None) -> str | None:
+    """The page's <h1> when the metadata title is that headline plus a suffix.
+
+    "Headline | Section | Site | 10.06.2013" becomes "Headline"; a title that
+    does not start with the <h1> text is kept as it is.
+    """
+    if not title:
+        return title
+    for h1 in tree.iter("h1"):
+        headline = " ".join(h1.text_content().split())
+        if len(headline) < 10:
+            continue
+        folded, head = _fold(title), _fold(headline)
+        rest = folded[len(head) :].lstrip()
+        if folded.startswith(head) and rest and rest[0] in _TITLE_SEPARATORS:
+            return headline
+    return title
 
 
 def _parse_date(value: str | None) -> date | None:

@@ -280,3 +280,110 @@ def test_extract_many_in_processes_matches_in_process(pool: None) -> None:
     again = extract_many(items[:4], min_chars=250, workers=2)  # the pool is reused
     assert again == local[:4]
     assert extract_many([], min_chars=250, workers=2) == []
+
+
+# ------------------------------------------------------------------ page furniture vs story
+STORY = [
+    "The central bank held its policy rate at 3.5 per cent on Tuesday, as officials weighed "
+    "slowing inflation against a weaker labour market.",
+    "Governor Maria Lind said the board would look at fresh data on wages before the next "
+    "meeting in six weeks.",
+    "Economists polled before the decision had expected no change, though two saw room for a "
+    "cut later in the year.",
+    "The currency rose 0.4 per cent against the dollar after the announcement, its biggest gain "
+    "in a fortnight.",
+]
+
+
+def story_page(*, wrapper: str, lede: str = "", extra: str = "", head: str = "") -> str:
+    body = "".join(f"<p>{escape(p)}</p>" for p in STORY)
+    return (
+        f"<html lang='en'><head><title>Central bank holds rates steady</title>{head}</head><body>"
+        f"<h1>Central bank holds rates steady</h1>{wrapper.format(lede=lede, body=body)}{extra}"
+        "</body></html>"
+    )
+
+
+def test_article_wrapper_named_like_furniture_survives_big_inline_scripts() -> None:
+    # the wrapper's class says "sidebar"; a large JSON blob makes the story under half the
+    # page's raw text, but scripts are not text a reader sees
+    blob = "<script>window.__STATE__ = " + "{&quot;k&quot;: 1}, " * 2000 + "</script>"
+    page = story_page(wrapper="<div class='layout has-sidebar'>{body}</div>", extra=blob)
+    extracted = extract_article(page)
+    assert extracted is not None
+    for paragraph in STORY:
+        assert paragraph in extracted.text
+
+
+def test_article_wrapper_holding_most_paragraph_text_is_kept() -> None:
+    # side columns outweigh the story in characters, not in paragraphs
+    column = "<aside><ul>" + "<li>Markets data and company results for the day</li>" * 5
+    page = story_page(
+        wrapper="<div class='story share-enabled'>{body}</div>",
+        extra=(column + "</ul></aside>") * 3,
+    )
+    extracted = extract_article(page)
+    assert extracted is not None
+    assert STORY[0] in extracted.text and STORY[-1] in extracted.text
+
+
+def test_prose_paragraph_named_like_furniture_is_kept_but_short_promos_go() -> None:
+    lede = (
+        "<p class='promo-lede'>Policymakers kept borrowing costs unchanged for a third "
+        "meeting, signalling patience as price growth eases.</p>"
+        "<p class='newsletter-promo'>Get the briefing</p>"
+    )
+    page = story_page(wrapper="<article>{lede}{body}</article>", lede=lede)
+    extracted = extract_article(page)
+    assert extracted is not None
+    assert "Policymakers kept borrowing costs unchanged for a third meeting" in extracted.text
+    assert "Get the briefing" not in extracted.text
+
+
+def test_camel_case_class_names_mark_furniture() -> None:
+    related = (
+        "<div class='relatedContent'><p>Markets slide as investors weigh a surprise jobs report "
+        "from the United States.</p></div>"
+        "<div class='adWrapper'><p>Open an account today and trade with zero commission fees on "
+        "every order.</p></div>"
+    )
+    page = story_page(wrapper="<div class='storyBody'>{body}</div>", extra=related)
+    extracted = extract_article(page)
+    assert extracted is not None
+    assert STORY[0] in extracted.text
+    assert "surprise jobs report" not in extracted.text
+    assert "zero commission" not in extracted.text
+
+
+def test_date_of_a_related_story_teaser_is_not_the_publication_date() -> None:
+    # the only dates are in the body: the story's own, and a newer one on a related teaser
+    meta = "<ul class='smallList'><li><strong>Date</strong>\n10.06.2013\n</li></ul>"
+    related = (
+        "<div class='relatedContent'><div class='news'><a href='/x'><h2>Rates outlook\n"
+        "<span class='date'>01.08.2019</span></h2><p>What the next move could be.</p></a></div>"
+        "</div>"
+    )
+    page = story_page(wrapper="<div>{body}</div>" + meta, extra=related)
+    extracted = extract_article(page)
+    assert extracted is not None
+    assert extracted.published == date(2013, 6, 10)
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Central bank holds rates steady | Business | Example News | 10.06.2013",
+         "Central bank holds rates steady"),
+        ("Central bank holds rates steady - Example News", "Central bank holds rates steady"),
+        ("Central bank holds rates steady", "Central bank holds rates steady"),
+        ("Central bank holds rates steadyish", "Central bank holds rates steadyish"),
+        ("Rates: central bank holds steady", "Rates: central bank holds steady"),
+    ],
+)  # fmt: skip
+def test_site_suffix_is_cut_from_the_title_when_the_h1_is_the_headline(
+    title: str, expected: str
+) -> None:
+    head = f"<meta property='og:title' content='{escape(title)}'>"
+    extracted = extract_article(story_page(wrapper="<div>{body}</div>", head=head))
+    assert extracted is not None
+    assert extracted.title == expected

@@ -256,9 +256,10 @@ def remove_boilerplate(tree: HtmlElement) -> int:
     "adWrapper"). Two guards keep the story: an element that holds more than
     half of the page's visible text, or more than half of its paragraph text,
     is never removed whatever its class says (an article wrapper with
-    "share-enabled" or "has-sidebar" in it); and a single paragraph that reads
-    as prose is never removed for its class or id alone (a standfirst marked
-    "teaser").
+    "share-enabled" or "has-sidebar" in it); and a paragraph that reads as
+    prose, or a subheading that is no promo label, is never removed for its
+    class or id alone (a standfirst marked "promo", a subheading whose anchor
+    id starts with "nav_").
     """
     body = tree.find("body")
     root = body if body is not None else tree
@@ -278,7 +279,7 @@ def remove_boilerplate(tree: HtmlElement) -> int:
             continue
         if prose_total and _paragraph_chars(el) > BOILERPLATE_SHARE_LIMIT * prose_total:
             continue
-        if el.tag == "p" and _named_only(el) and _is_prose(" ".join(el.text_content().split())):
+        if _named_only(el) and _reads_as_story(el):
             continue
         el.drop_tree()
         removed += 1
@@ -312,6 +313,21 @@ def _named_only(el: HtmlElement) -> bool:
     role = (el.get("role") or "").lower()
     hidden = el.get("hidden") is not None or el.get("aria-hidden") == "true"
     return not hidden and role not in _BOILERPLATE_ROLES
+
+
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+
+
+def _reads_as_story(el: HtmlElement) -> bool:
+    """A paragraph of prose, or a subheading that is not a promo label ("Read more")."""
+    if el.tag not in _HEADINGS and el.tag != "p":
+        return False
+    text = " ".join(el.text_content().split())
+    if el.tag == "p":
+        return _is_prose(text)
+    if not text or len(text) > MAX_HEADLINE_CHARS or _MARKER.match(text):
+        return False
+    return not any(pattern.search(text) for pattern in boilerplate_patterns())
 
 
 def _looks_like_furniture(el: HtmlElement) -> bool:

@@ -387,3 +387,20 @@ def test_site_suffix_is_cut_from_the_title_when_the_h1_is_the_headline(
     extracted = extract_article(story_page(wrapper="<div>{body}</div>", head=head))
     assert extracted is not None
     assert extracted.title == expected
+
+
+def test_subheading_with_a_navigation_anchor_id_is_kept() -> None:
+    # in-page anchors ("nav_costs_1") name the subheading, not a menu
+    body = (
+        f"<p>{escape(STORY[0])}</p><p>{escape(STORY[1])}</p>"
+        "<h3 class='subheading' id='nav_the_currency_1'>The currency responds</h3>"
+        f"<p>{escape(STORY[2])}</p><p>{escape(STORY[3])}</p>"
+        "<h2 class='related-title'>Related stories</h2>"
+    )
+    page = story_page(wrapper="<div class='article-content'>" + body + "</div>")
+    extracted = extract_article(page)
+    assert extracted is not None
+    lines = extracted.text.split("\n")
+    assert "The currency responds" in lines
+    assert lines.index("The currency responds") == lines.index(STORY[1]) + 1
+    assert "Related stories" not in extracted.text

@@ -541,7 +541,7 @@ def extract_article(html: str, url: str | None = None) -> Extracted | None:
     cjk_date = None
     if head_date is None or _is_new_year(head_date):
         cjk_date = _cjk_date(tree, date.fromisoformat(date_params["max_date"]))
-    title = _headline_title(tree, meta.title or None)
+    title = _headline_title(tree, meta.title or None, meta.sitename or None)
     html_lang = _html_lang(tree)
     remove_boilerplate(tree)
     published = _choose_date(_parse_date(find_date(tree, **date_params)), head_date, cjk_date)
@@ -656,13 +656,15 @@ def _choose_date(cleaned: date | None, whole: date | None, cjk: date | None) -> 
 
 
 _TITLE_SEPARATORS = "|-–—·•:/»«"
+_SEPARATOR_SET = frozenset(_TITLE_SEPARATORS)
 
 
-def _headline_title(tree: HtmlElement, title: str | None) -> str | None:
+def _headline_title(tree: HtmlElement, title: str | None, sitename: str | None) -> str | None:
     """The page's <h1> when the metadata title is that headline plus a suffix.
 
     "Headline | Section | Site | 10.06.2013" becomes "Headline"; a title that
-    does not start with the <h1> text is kept as it is.
+    does not start with the <h1> text is kept as it is, and a logo <h1> (the
+    site's name, or a link) is never taken for the headline.
     """
     if not title:
         return title
@@ -670,11 +672,21 @@ def _headline_title(tree: HtmlElement, title: str | None) -> str | None:
         headline = " ".join(h1.text_content().split())
         if len(headline) < 10:
             continue
+        if _is_site_name(h1, headline, sitename):
+            continue
         folded, head = _fold(title), _fold(headline)
         rest = folded[len(head) :].lstrip()
-        if folded.startswith(head) and rest and rest[0] in _TITLE_SEPARATORS:
+        if folded.startswith(head) and rest[:1] in _SEPARATOR_SET:
             return headline
     return title
+
+
+def _is_site_name(h1: HtmlElement, text: str, sitename: str | None) -> bool:
+    """A logo <h1>: the site's name, or a link (to the home page) and nothing else."""
+    if sitename and _fold(text) == _fold(sitename):
+        return True
+    links = " ".join(" ".join(a.text_content().split()) for a in h1.iter("a"))
+    return links == text or any(anc.tag == "a" for anc in h1.iterancestors())
 
 
 def _parse_date(value: str | None) -> date | None:

@@ -389,6 +389,17 @@ def test_site_suffix_is_cut_from_the_title_when_the_h1_is_the_headline(
     assert extracted.title == expected
 
 
+def test_a_site_name_h1_does_not_replace_the_title() -> None:
+    title = "Example News | Central bank holds rates steady after two-day meeting"
+    head = f"<meta property='og:title' content='{escape(title)}'>"
+    page = story_page(wrapper="<div>{body}</div>", head=head).replace(
+        "<body>", "<body><header><h1 class='logo'><a href='/'>Example News</a></h1></header>"
+    )
+    extracted = extract_article(page)
+    assert extracted is not None
+    assert extracted.title == title
+
+
 def test_subheading_with_a_navigation_anchor_id_is_kept() -> None:
     # in-page anchors ("nav_costs_1") name the subheading, not a menu
     body = (

@@ -34,7 +34,7 @@ server: $(STAMP)
 	@echo "Prefect UI: http://127.0.0.1:$(PREFECT_PORT) (server log: data/prefect-server.log)"
 	@$(BIN)/prefect server start --host 127.0.0.1 --port $(PREFECT_PORT) > data/prefect-server.log 2>&1 & \
 	server=$$!; trap 'kill $$server 2>/dev/null; wait $$server 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/python -m flows.wait_http http://127.0.0.1:$(PREFECT_PORT)/api/health 90 && \
+	$(BIN)/python -m flows.processes http://127.0.0.1:$(PREFECT_PORT)/api/health 90 && \
 	PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api $(BIN)/newswire serve
 
 bench: $(STAMP)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +19,8 @@ from pathlib import Path
 
 import httpx
 import psutil
+
+from flows.processes import free_port, stop_process, wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -34,43 +34,6 @@ STAGE_LINE = re.compile(r"stage seconds:\s*((?:\w+=[\d.]+\s*)+)")
 
 
 # --------------------------------------------------------------------------- processes
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_http(url: str, timeout_s: float, proc: subprocess.Popen[bytes] | None = None) -> None:
-    """Poll `url` until it answers 200, the process dies, or time runs out."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
-        try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"{url} did not answer within {timeout_s} s")
-
-
-def stop_process(proc: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
-    """Terminate a process group started with start_new_session=True, then kill it."""
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(grace_s)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(5)
-
-
 @dataclass
 class PrefectServer:
     """A `prefect server start` subprocess on a free loopback port, with its own PREFECT_HOME."""

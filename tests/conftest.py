@@ -8,54 +8,21 @@ same local Prefect server, started once: a temporary server per run would cost
 from __future__ import annotations
 
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
 
 import flows  # noqa: F401  (sets Prefect's quiet defaults before Prefect is imported)
-from flows.wait_http import wait_http as wait_http_ok
+from flows.processes import free_port, stop_process, wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 NEWSWIRE = str(VENV_BIN / "newswire")
 PREFECT = str(VENV_BIN / "prefect")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_http(url: str, timeout_s: float, proc: subprocess.Popen[bytes] | None = None) -> None:
-    """Wait until `url` answers 200; raise if the process dies or time runs out first."""
-    alive = None if proc is None else (lambda: proc.poll() is None)
-    if wait_http_ok(url, timeout_s, alive):
-        return
-    if proc is not None and proc.poll() is not None:
-        raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
-    raise TimeoutError(f"{url} did not answer within {timeout_s} s")
-
-
-def stop_process(proc: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
-    """Terminate a process group started with start_new_session=True, then kill it."""
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(grace_s)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(5)
 
 
 @pytest.fixture(scope="session")
@@ -90,6 +57,15 @@ def prefect_api(prefect_home: Path) -> Iterator[str]:
         log.close()
 
 
+def rows(db: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """Rows of one query against a warehouse file, read-only, as an analyst would open it."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, params).fetchall()
+    finally:
+        con.close()
+
+
 def cli_env(api: str, **extra: str) -> dict[str, str]:
     env = dict(os.environ, PREFECT_API_URL=api, NEWSWIRE_PER_HOST_DELAY_S="0")
     env.update(extra)
@@ -122,7 +98,3 @@ def demo_site() -> Iterator[object]:
 def workdir(tmp_path: Path) -> Path:
     (tmp_path / "data").mkdir()
     return tmp_path
-
-
-def copy_tree(src: Path, dst: Path) -> None:
-    shutil.copytree(src, dst, dirs_exist_ok=True)

@@ -15,14 +15,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
 import pytest
 from distributed import Client, LocalCluster, get_task_stream
 
 from bench.site import BenchServer, generate_site
 from flows.demo import demo_feeds_file, serve_demo_site
 from tasks.distributed import MAX_IN_FLIGHT, MIN_IN_FLIGHT, in_flight_limit
-from tests.conftest import free_port, run_cli
+from tests.conftest import free_port, rows, run_cli
 
 TASK_PREFIX = "extract_tag_batch"
 """Dask key prefix of the `extract-tag` task runs (the task function's name)."""
@@ -45,14 +44,6 @@ PAGES_SQL = """
     select article_id, url, final_url, status, content_type, md5(html_gz), size_bytes
     from pages order by article_id
 """
-
-
-def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.fixture()

@@ -13,12 +13,11 @@ from datetime import date
 from importlib.resources import files
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from flows.demo import demo_feeds_file, serve_demo_site
 from flows.localsite import LocalSite
-from tests.conftest import run_cli
+from tests.conftest import rows, run_cli
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SEED_ARTICLE = FIXTURES / "pages" / "xi-takaichi-first-meeting.txt"
@@ -35,14 +34,6 @@ def expected_articles() -> dict[str, dict[str, object]]:
         (files("seeds") / "demo" / "expected.json").read_text(encoding="utf-8")
     )
     return data
-
-
-def rows(db: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, params).fetchall()
-    finally:
-        con.close()
 
 
 def seed_paragraphs() -> list[str]:

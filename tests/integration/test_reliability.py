@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import duckdb
 import pytest
 
 from bench.common import RunResult
@@ -34,19 +33,11 @@ from bench.reliability import (
     tally_good,
     write_feeds_file,
 )
-from tests.conftest import run_cli
+from tests.conftest import rows, run_cli
 from tests.sites.base import LocalSite, SeenRequest
 from tests.sites.faults import FaultPlan, add_settled_feed, build_fault_site
 
 MIB = 1024 * 1024
-
-
-def rows(db: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, params).fetchall()
-    finally:
-        con.close()
 
 
 def table_counts(db: Path) -> dict[str, int]:

@@ -203,7 +203,6 @@ def draft_article(
     min_chars: int,
 ) -> Draft:
     """Choose the body of one article: the page's text, else the feed entry's own content."""
-    fetched_at = datetime.now(UTC)
     feed_text = _feed_text(entry)
     if isinstance(outcome, Failure):
         log = log_entry(outcome, FetchKind.PAGE, entry.source)
@@ -221,7 +220,7 @@ def draft_article(
         content_type=outcome.content_type,
         html_gz=gzip.compress(outcome.body, HTML_COMPRESS_LEVEL, mtime=0),
         size_bytes=len(outcome.body),
-        fetched_at=outcome.fetched_at or fetched_at,
+        fetched_at=outcome.fetched_at,
     )
     page_ok = isinstance(extracted, Extracted) and len(extracted.text) >= min_chars
     if isinstance(extracted, Extracted) and (page_ok or len(extracted.text) >= len(feed_text)):
@@ -244,9 +243,7 @@ def _article(entry: Entry, text: str, extracted: Extracted | None, *, origin: st
     if published_at is None and extracted is not None and extracted.published is not None:
         p = extracted.published
         published_at = datetime(p.year, p.month, p.day, tzinfo=UTC)
-    title = entry.title or (extracted.title if extracted and extracted.title else "") or ""
-    if extracted is not None and extracted.title and not entry.title:
-        title = extracted.title
+    title = entry.title or (extracted.title if extracted is not None else None) or ""
     return Article(
         id=article_id(entry.canonical_url),
         url=entry.link,
@@ -387,18 +384,17 @@ def log_entry(
     detail: str | None = None,
 ) -> FetchLogEntry:
     """The fetch_log row for one request (after its retries)."""
-    now = datetime.now(UTC)
     if isinstance(result, Failure):
         return FetchLogEntry(
             url=result.url, kind=kind, source=source, outcome=outcome or str(result.reason),
             status=result.status, detail=detail if detail is not None else result.detail,
-            size_bytes=0, elapsed_ms=result.elapsed_ms, attempts=result.attempts, fetched_at=now,
+            size_bytes=0, elapsed_ms=result.elapsed_ms, attempts=result.attempts,
+            fetched_at=datetime.now(UTC),
         )
     return FetchLogEntry(
         url=result.url, kind=kind, source=source, outcome=outcome or "ok", status=result.status,
         detail=detail if detail is not None else "", size_bytes=len(result.body),
-        elapsed_ms=result.elapsed_ms, attempts=result.attempts,
-        fetched_at=result.fetched_at or now,
+        elapsed_ms=result.elapsed_ms, attempts=result.attempts, fetched_at=result.fetched_at,
     )
 
 

@@ -65,7 +65,7 @@ FAVOR_PRECISION = True
 FAST = False
 MAX_PROMO_LINE_CHARS = 160
 MAX_HEADLINE_CHARS = 140
-LANGID_SAMPLE_CHARS = 3000
+LANGID_SAMPLE_CHARS = 1200
 LANGID_MIN_CHARS = 200
 LANGID_MIN_CONFIDENCE = 0.9
 MIN_PROSE_CHARS = 80
@@ -510,18 +510,8 @@ def fingerprint(text: str) -> int:
     character bigram inside CJK runs, so near-duplicate copies of an article
     (a changed byline, a corrected figure) land a few bits apart.
     """
-    tokens: list[str] = []
-    for word in _WORD.findall(text.casefold()):
-        if _CJK_RUN.fullmatch(word):
-            tokens.extend(word[i : i + 2] for i in range(max(1, len(word) - 1)))
-        elif _CJK.search(word):
-            for part in _CJK_RUN.split(word):
-                if part:
-                    tokens.append(part)
-            for run in _CJK_RUN.findall(word):
-                tokens.extend(run[i : i + 2] for i in range(max(1, len(run) - 1)))
-        else:
-            tokens.append(word)
+    words = _WORD.findall(text.casefold())
+    tokens = _with_cjk_bigrams(words) if _CJK.search(text) else words
     if len(tokens) >= 3:
         features = {" ".join(tokens[i : i + 3]) for i in range(len(tokens) - 2)}
     else:
@@ -534,6 +524,21 @@ def fingerprint(text: str) -> int:
     majority = bits.sum(axis=0, dtype=np.int64) > len(features) / 2
     value = int.from_bytes(np.packbits(majority).tobytes(), "big")
     return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def _with_cjk_bigrams(words: list[str]) -> list[str]:
+    """The words with each CJK run split into overlapping character bigrams."""
+    tokens: list[str] = []
+    for word in words:
+        if _CJK_RUN.fullmatch(word):
+            tokens.extend(word[i : i + 2] for i in range(max(1, len(word) - 1)))
+        elif _CJK.search(word):
+            tokens.extend(part for part in _CJK_RUN.split(word) if part)
+            for run in _CJK_RUN.findall(word):
+                tokens.extend(run[i : i + 2] for i in range(max(1, len(run) - 1)))
+        else:
+            tokens.append(word)
+    return tokens
 
 
 # --------------------------------------------------------------------------- extraction
@@ -869,9 +874,9 @@ def _get_pool(workers: int) -> cf.ProcessPoolExecutor:
             _pool = None
         if _pool is None:
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["tasks.extract"])
+            context.set_forkserver_preload(["tasks._pool_preload"])
             _pool = cf.ProcessPoolExecutor(
-                max_workers=workers, mp_context=context, initializer=_warm_worker
+                max_workers=workers, mp_context=context, initializer=warm_worker
             )
             _pool_workers = workers
         return _pool
@@ -885,13 +890,13 @@ def start_pool(workers: int) -> None:
     def start() -> None:
         pool = _get_pool(workers)
         for _ in range(workers):
-            pool.submit(_warm_worker)
+            pool.submit(warm_worker)
 
     threading.Thread(target=start, name="extract-pool-start", daemon=True).start()
 
 
-def _warm_worker() -> None:
-    """Load the language model once per worker, before the first page.
+def warm_worker() -> None:
+    """Load the language model and patterns, before the first page (cached: once a process).
 
     A failed extraction is returned as a Failure with its reason; trafilatura's own
     "discarding data" warnings would only reach the console unformatted from here.

@@ -618,6 +618,9 @@ class _Session:
         return _Fail(FailureReason.ROBOTS_DISALLOWED, detail)
 
     async def _robots_for(self, origin: str) -> RobotsRules:
+        known = self.robots.get(origin)  # the common case, without a future per request
+        if known is not None:
+            return known
         while True:
             settled, future, owner = self.robots.claim(origin)
             if settled is not None:
@@ -666,7 +669,7 @@ def _build_client(
     settings: Settings, pins: Mapping[str, tuple[str, ...]], in_flight: int
 ) -> httpx.AsyncClient:
     """One pooled client whose connections go only where the guard said they may."""
-    transport = httpx.AsyncHTTPTransport(trust_env=False)
+    transport = httpx.AsyncHTTPTransport(verify=_ssl_context(), trust_env=False)
     # The transport's own pool would resolve names again; swap in one that connects
     # to the addresses the guard approved.
     transport._pool = httpcore.AsyncConnectionPool(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -275,8 +276,10 @@ def _content_type(r: Response) -> str:
 
 def word_count(text: str) -> int:
     """Words in a body; CJK text counts characters, as its readers do."""
-    cjk = sum(1 for ch in text if "\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af")
-    return len(text.split()) + cjk
+    return len(text.split()) + len(_CJK_CHAR.findall(text))
+
+
+_CJK_CHAR = re.compile("[\u3040-\u9fff\uac00-\ud7af]")
 
 
 # --------------------------------------------------------------------------- tags and load

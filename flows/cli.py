@@ -97,6 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def cmd_ingest(args: argparse.Namespace) -> int:
     settings = Settings.from_env(db_path=args.db, feeds_path=args.feeds, dask_address=args.dask)
     read_feeds_file(settings.feeds_path)  # a bad row fails here, before Prefect is imported
+    if not settings.dask_address:
+        from tasks.extract import start_pool
+
+        start_pool(settings.extract_workers)  # its workers load while Prefect is imported
 
     from flows import runs  # deferred: importing Prefect costs seconds; `sql` should not pay it
 

@@ -31,6 +31,7 @@ from tasks.backfill_plan import catch_up_window
 from tasks.config import Settings
 from tasks.distributed import open_batch_stage
 from tasks.errors import FatalError, NewswireError
+from tasks.extract import start_pool
 from tasks.feeds import read_feeds_file
 from tasks.fetch import RobotsCache
 from tasks.pipeline import (
@@ -70,6 +71,8 @@ def seed_hash(path: Path) -> str:
 def ingest(settings: Settings, *, flow_name: str = "nightly-ingest") -> RunSummary:
     """One ingest run; called by the `nightly-ingest` flow and by refetch backfills."""
     logger = get_run_logger()
+    if not settings.dask_address:
+        start_pool(settings.extract_workers)  # warm while the feeds are read
     run_id = current_run_id()
     sources = read_feeds_file(settings.feeds_path)
     deadline = time.monotonic() + settings.run_budget_s

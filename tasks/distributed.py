@@ -36,14 +36,12 @@ from collections import deque
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
-import dask
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
 from prefect.utilities.annotations import quote
-from prefect_dask.task_runners import DaskTaskRunner, PrefectDaskFuture
 
 from tasks.config import Settings
 from tasks.errors import FatalError
@@ -51,6 +49,9 @@ from tasks.extract import extract_page, start_pool
 from tasks.pipeline import Draft, draft_articles, extract_batch, tag_batch, tag_drafts
 from tasks.records import ArticleTag, Entry, Failure, Response
 from tasks.tag import tag_article
+
+if TYPE_CHECKING:  # Dask is imported only by runs that use it (it costs 0.2 s to import)
+    from prefect_dask.task_runners import DaskTaskRunner, PrefectDaskFuture
 
 __all__ = [
     "DaskStage",
@@ -235,6 +236,8 @@ class DaskStage:
         started = time.perf_counter()
         parameters = {"batch_no": batch_no, "shipment": Shipment(entries, fetched),
                       "settings": self.settings}
+        import dask  # noqa: PLC0415 (see the TYPE_CHECKING import)
+
         with dask.config.set({"distributed.admin.large-graph-warning-threshold":
                               GRAPH_WARNING_THRESHOLD}):
             future = self.runner.submit(extract_tag_batch, parameters)
@@ -266,6 +269,8 @@ def open_batch_stage(
     if not settings.dask_address:
         yield LocalStage(settings, seconds)
         return
+    from prefect_dask.task_runners import DaskTaskRunner  # noqa: PLC0415 (only Dask runs)
+
     address = settings.dask_address
     runner = DaskTaskRunner(address=address)
     with runner:

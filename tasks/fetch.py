@@ -46,7 +46,6 @@ from functools import lru_cache
 from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
 
-import httpcore
 import httpx
 
 from tasks._net import (
@@ -54,6 +53,7 @@ from tasks._net import (
     HTML_TYPES,
     BoundedDecoder,
     DecodeError,
+    LeanConnectionPool,
     PinnedBackend,
     backoff_delay,
     classify_address,
@@ -672,7 +672,7 @@ def _build_client(
     transport = httpx.AsyncHTTPTransport(verify=_ssl_context(), trust_env=False)
     # The transport's own pool would resolve names again; swap in one that connects
     # to the addresses the guard approved.
-    transport._pool = httpcore.AsyncConnectionPool(
+    transport._pool = LeanConnectionPool(
         ssl_context=_ssl_context(),
         max_connections=in_flight,
         max_keepalive_connections=in_flight,

@@ -8,6 +8,7 @@ connect) so the whole file runs in well under 30 s.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import pickle
 import threading
@@ -265,6 +266,45 @@ def test_connections_go_to_the_address_the_guard_approved(site: LocalSite) -> No
             return response.status_code
 
     assert asyncio.run(get()) == 200  # never resolved: connected to the pinned address
+
+
+def test_the_pool_reuses_at_most_its_connections_and_survives_server_closes() -> None:
+    """Many requests share the client's few connections; a server that closes some costs none."""
+    accepted: list[int] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(1)
+        served = 0
+        with contextlib.suppress(asyncio.IncompleteReadError):  # the client hung up
+            while await reader.readuntil(b"\r\n\r\n"):
+                served = await answer(writer, served + 1)
+                if served == 0:
+                    break
+        writer.close()
+
+    async def answer(writer: asyncio.StreamWriter, served: int) -> int:
+        """Answer one request; every fifth answer on a connection closes it (returns 0)."""
+        last = served == 5
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+                     + (b"Connection: close\r\n" if last else b"") + b"\r\nok")
+        await writer.drain()
+        return 0 if last else served
+
+    async def run() -> list[int]:
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server, _build_client(FAST, {}, 3) as client:
+            statuses = []
+            for _ in range(3):
+                answers = await asyncio.gather(
+                    *(client.get(f"http://127.0.0.1:{port}/p{i}") for i in range(20))
+                )
+                statuses += [a.status_code for a in answers]
+            return statuses
+
+    statuses = asyncio.run(run())
+    assert statuses == [200] * 60
+    assert 12 <= len(accepted) <= 15  # 60 answers, 5 per connection, at most 3 open at once
 
 
 def test_bad_urls_are_failures_not_exceptions(site: LocalSite) -> None:

@@ -29,11 +29,11 @@ import logging
 import multiprocessing
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from configparser import ConfigParser
 from datetime import date, timedelta
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import charset_normalizer
 import numpy as np
@@ -804,6 +804,8 @@ def _parse_date(value: str | None) -> date | None:
 
 # --------------------------------------------------------------------------- batches
 PageJob = tuple[bytes, str | None, str | None]
+T = TypeVar("T")
+R = TypeVar("R")
 
 _pool: cf.ProcessPoolExecutor | None = None
 _pool_workers = 0
@@ -843,6 +845,23 @@ def extract_many(
         logger.warning("extraction pool broke; retrying the batch page by page")
         shutdown_pool()
         return _extract_isolated(items, min_chars, workers)
+
+
+def map_in_pool(fn: Callable[[T], R], items: Sequence[T], *, workers: int) -> list[R]:
+    """`fn` over `items` in the extraction pool, in order; in this process when workers is 0.
+
+    For other CPU-bound work of a run that would otherwise wait on one core
+    while the pool idles (parsing the feeds). `fn` must be a module-level
+    function; if the pool breaks, the items are run here.
+    """
+    if workers <= 0 or len(items) <= 1 or multiprocessing.current_process().daemon:
+        return [fn(item) for item in items]
+    try:
+        return list(_get_pool(workers).map(fn, items))
+    except cf.process.BrokenProcessPool:
+        logger.warning("extraction pool broke; running %s here", getattr(fn, "__name__", fn))
+        shutdown_pool()
+        return [fn(item) for item in items]
 
 
 def _extract_isolated(

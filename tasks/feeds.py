@@ -194,6 +194,12 @@ def _url_problem(url: str) -> str | None:
 
 
 # --------------------------------------------------------------------------- feed documents
+def parse_feed_job(job: tuple[bytes, Source, str, Mapping[str, str]]) -> ParsedFeed:
+    """`parse_feed` of one (body, source, url, headers) job: the form a process pool maps."""
+    body, source, url, headers = job
+    return parse_feed(body, source, url=url, headers=headers)
+
+
 def parse_feed(
     body: bytes,
     source: Source,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 from datetime import UTC, datetime
 
+import pytest
+
 from tasks.config import Settings
 from tasks.pipeline import (
     FeedOutcome,
@@ -101,7 +103,8 @@ def test_short_real_pages_are_extracted_and_stored_as_page_bodies() -> None:
     assert "rare earths" in draft.article.text
 
 
-def test_feeds_unchanged_failed_and_parsed() -> None:
+@pytest.mark.parametrize("workers", [0, 2], ids=["in-process", "in-the-pool"])
+def test_feeds_unchanged_failed_and_parsed(workers: int) -> None:
     rss = (
         b'<?xml version="1.0"?><rss version="2.0"><channel><title>W</title>'
         b"<item><title>One</title><link>http://127.0.0.1:9/one.html?utm_source=x</link>"
@@ -110,11 +113,13 @@ def test_feeds_unchanged_failed_and_parsed() -> None:
     ok = Response(SOURCE.url, SOURCE.url, 200, "application/rss+xml", rss, 5, NOW, etag='"e1"')
     unchanged = Response(SOURCE.url, SOURCE.url, 304, "", b"", 2, NOW, etag='"e1"')
     failed = Failure(SOURCE.url, FailureReason.GONE, "HTTP 410", 410)
-    outcomes = read_feeds([SOURCE, SOURCE, SOURCE], [ok, unchanged, failed])
-    assert [o.result.status for o in outcomes] == ["ok", "unchanged", "failed"]
+    outcomes = read_feeds([SOURCE, SOURCE, SOURCE, SOURCE], [ok, unchanged, failed, ok],
+                          workers=workers)
+    assert [o.result.status for o in outcomes] == ["ok", "unchanged", "failed", "ok"]
+    assert outcomes[3].entries == outcomes[0].entries
     assert [e.canonical_url for e in outcomes[0].entries] == ["http://127.0.0.1:9/one.html"]
     assert outcomes[0].result.etag == '"e1"'
-    assert [o.log[0].outcome for o in outcomes] == ["ok", "unchanged", "http_410"]
+    assert [o.log[0].outcome for o in outcomes] == ["ok", "unchanged", "http_410", "ok"]
 
 
 def test_a_source_with_pages_to_retry_saves_no_validators() -> None:

@@ -16,6 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -63,6 +64,8 @@ TRANSIENT_REASONS = frozenset(
 
 HTML_COMPRESS_LEVEL = 3
 EDGE_BATCH_DIVISOR = 4
+EDGE_MIN_BATCH = 40
+T = TypeVar("T")
 FEED_FALLBACK_MIN_CHARS = 80
 PAGE_TEXT_FLOOR_CHARS = 40
 """Page text shorter than this is no body at all (a consent wall, an empty template)."""
@@ -168,12 +171,15 @@ def keep_unseen(entries: Sequence[Entry], unseen_urls: Iterable[str]) -> list[En
     return [e for e in entries if e.canonical_url in unseen]
 
 
-def in_batches(entries: Sequence[Entry], size: int) -> list[list[Entry]]:
+def in_batches(entries: Sequence[T], size: int) -> list[list[T]]:
     """Split the night's new entries into load batches of `size`, the first and last shorter.
 
     A short first batch is fetched sooner, so the extraction workers start
     sooner; a short last batch leaves less to tag and load once they are done.
+    Batches under EDGE_MIN_BATCH are short enough already and stay even.
     """
+    if size < EDGE_MIN_BATCH:
+        return [list(entries[i : i + size]) for i in range(0, len(entries), size)]
     edge = max(1, size // EDGE_BATCH_DIVISOR)
     first = list(entries[:edge])
     rest = entries[edge:]

@@ -12,6 +12,7 @@ from tasks.pipeline import (
     FeedOutcome,
     draft_article,
     draft_articles,
+    in_batches,
     keep_unseen,
     read_feeds,
     saved_feed_results,
@@ -151,3 +152,19 @@ def test_the_summary_counts_sources_articles_and_stories() -> None:
     ]
     assert "failed source Gone: http_410: HTTP 410" in lines[3]
     assert article_id("http://127.0.0.1:9/a.html") == article_id("https://127.0.0.1:9/a.html")
+
+
+@pytest.mark.parametrize(
+    ("count", "size", "sizes"),
+    [
+        (2000, 200, [50] + [200] * 9 + [100, 50]),  # short first and last batches
+        (250, 200, [50, 200]),
+        (30, 200, [30]),
+        (16, 3, [3, 3, 3, 3, 3, 1]),  # small batches stay even
+        (0, 200, []),
+    ],
+)
+def test_batches_keep_every_entry_once_in_order(count: int, size: int, sizes: list[int]) -> None:
+    batches = in_batches(list(range(count)), size)
+    assert [len(b) for b in batches] == sizes
+    assert [i for b in batches for i in b] == list(range(count))

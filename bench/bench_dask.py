@@ -32,7 +32,6 @@ from distributed import Client, LocalCluster
 
 from bench.common import (
     NEWSWIRE,
-    ROOT,
     PrefectServer,
     Row,
     RunResult,
@@ -44,8 +43,6 @@ from bench.common import (
     run_measured,
 )
 
-BENCH_ENV = {"NEWSWIRE_PER_HOST_DELAY_S": "0", "NEWSWIRE_PER_HOST_CONCURRENCY": "16"}
-"""All bench pages are on one host: measure the pipeline, not the politeness."""
 PARITY_TARGET = 0.8
 """Cluster pages/s over the batch loop, as a share of local, expected on one 2-core machine."""
 BUSY_LOAD = 1.0
@@ -89,12 +86,7 @@ class Bench:
     n: int
 
     def env(self) -> dict[str, str]:
-        env = dict(os.environ, PREFECT_API_URL=self.prefect.api,
-                   PREFECT_HOME=str(self.prefect.home), **BENCH_ENV)
-        for name in ("NEWSWIRE_DB", "NEWSWIRE_FEEDS", "NEWSWIRE_DASK_ADDRESS"):
-            env.pop(name, None)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), str(ROOT)) if p)
-        return env
+        return self.prefect.client_env()
 
     def ingest(self, label: str, db: Path, *extra: str, workers: Sequence[int] = ()) -> Measured:
         """One `newswire ingest` subprocess on a fresh warehouse, measured."""

@@ -35,6 +35,7 @@ from pathlib import Path
 import httpx
 
 from bench.common import (
+    BENCH_ENV,
     MIB,
     NEWSWIRE,
     PYTHON,
@@ -56,9 +57,6 @@ from tasks.config import Settings
 from tasks.extract import extract_many, shutdown_pool
 from tasks.records import Extracted
 
-BENCH_ENV = {"NEWSWIRE_PER_HOST_DELAY_S": "0", "NEWSWIRE_PER_HOST_CONCURRENCY": "16"}
-"""All bench pages are on one host; the polite defaults (4 at a time, 0.25 s apart) would
-measure the politeness, not the pipeline."""
 COLD_TARGET = 0.8
 LATENCY_TARGET = 0.7
 WARM_TARGET_S = 3.0
@@ -188,12 +186,7 @@ class Bench:
     prefect: PrefectServer
 
     def env(self) -> dict[str, str]:
-        env = dict(os.environ, PREFECT_API_URL=self.prefect.api,
-                   PREFECT_HOME=str(self.prefect.home), **BENCH_ENV)
-        env.pop("NEWSWIRE_DB", None)
-        env.pop("NEWSWIRE_FEEDS", None)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), str(ROOT)) if p)
-        return env
+        return self.prefect.client_env()
 
     def empty_flow_s(self, tries: int = 3) -> float:
         """Wall time of a subprocess that imports Prefect and runs an empty flow (best of tries)."""

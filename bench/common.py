@@ -33,6 +33,11 @@ MIB = 1024 * 1024
 STAGE_LINE = re.compile(r"stage seconds:\s*((?:\w+=[\d.]+\s*)+)")
 
 
+BENCH_ENV = {"NEWSWIRE_PER_HOST_DELAY_S": "0", "NEWSWIRE_PER_HOST_CONCURRENCY": "16"}
+"""All bench pages are on one host; the polite defaults (4 at a time, 0.25 s apart) would
+measure the politeness, not the pipeline."""
+
+
 # --------------------------------------------------------------------------- processes
 @dataclass
 class PrefectServer:
@@ -61,6 +66,18 @@ class PrefectServer:
         wait_http(f"{self.api}/health", timeout_s, self.proc)
         self.startup_s = time.perf_counter() - started
         return self
+
+    def client_env(self) -> dict[str, str]:
+        """The environment of a `newswire` subprocess run against this server, on bench pages.
+
+        Warehouse, feeds and Dask come from the command line, never from the caller's shell.
+        """
+        env = dict(os.environ, PREFECT_API_URL=self.api, PREFECT_HOME=str(self.home),
+                   **BENCH_ENV)
+        for name in ("NEWSWIRE_DB", "NEWSWIRE_FEEDS", "NEWSWIRE_DASK_ADDRESS"):
+            env.pop(name, None)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), str(ROOT)) if p)
+        return env
 
     def stop(self) -> None:
         if self.proc is not None:

@@ -23,7 +23,6 @@ import codecs
 import concurrent.futures as cf
 import copy
 import hashlib
-import importlib
 import importlib.resources
 import logging
 import multiprocessing
@@ -41,6 +40,7 @@ import trafilatura
 from htmldate import find_date
 from lxml.html import HtmlElement
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
+from trafilatura import external as trafilatura_external
 from trafilatura import metadata as trafilatura_metadata
 from trafilatura.settings import DEFAULT_CONFIG, Document
 from trafilatura.utils import load_html
@@ -62,7 +62,6 @@ logger = logging.getLogger(__name__)
 # --------------------------------------------------------------------------- settings
 INCLUDE_TABLES = False
 FAVOR_PRECISION = True
-FAST = False
 MAX_PROMO_LINE_CHARS = 160
 MAX_HEADLINE_CHARS = 140
 LANGID_SAMPLE_CHARS = 1200
@@ -80,8 +79,13 @@ _MIN_EXTRACTED_CHARS = _TRAFILATURA_CONFIG.getint("DEFAULT", "MIN_EXTRACTED_SIZE
 _NEVER_TEXT_TAGS = ("script", "style", "template")
 # what trafilatura counts as furniture left in a body (it then asks jusText); None on a
 # trafilatura without it, which then always runs its comparison
-_SANITIZED_XPATH: str | None = getattr(
-    importlib.import_module("trafilatura.external"), "SANITIZED_XPATH", None
+_SANITIZED_XPATH: str | None = getattr(trafilatura_external, "SANITIZED_XPATH", None)
+# the metadata readers `_page_metadata` calls; on a trafilatura without them it calls the
+# whole of `extract_metadata`
+_LEAN_METADATA = all(
+    hasattr(trafilatura_metadata, name)
+    for name in ("examine_meta", "extract_meta_json", "extract_title", "extract_author",
+                 "extract_url", "extract_sitename", "META_URL")
 )
 
 # --------------------------------------------------------------------------- decoding
@@ -599,7 +603,7 @@ def _body_document(tree: HtmlElement, url: str | None) -> Document | None:
     for node in list(tree.iter(*_NEVER_TEXT_TAGS)):
         node.drop_tree()  # trafilatura drops them too; gone, they no longer inflate the bound
     quick = _bare_extraction(tree, url, fast=True)
-    if isinstance(quick, Document) and _fallback_cannot_win(tree, quick):
+    if quick is not None and _fallback_cannot_win(tree, quick):
         return quick
     return _bare_extraction(tree, url, fast=False)
 
@@ -690,9 +694,7 @@ def _page_metadata(tree: HtmlElement, url: str | None, date_params: dict[str, An
     licence it would also look for (a third of its time, unused here).
     """
     m = trafilatura_metadata
-    needed = ("examine_meta", "extract_meta_json", "extract_title", "extract_author",
-              "extract_url", "extract_sitename", "META_URL")
-    if not all(hasattr(m, name) for name in needed):  # another trafilatura: the whole reader
+    if not _LEAN_METADATA:
         return m.extract_metadata(tree, url, date_params, True)
     meta = m.examine_meta(tree)
     if meta.author and " " not in meta.author:
@@ -905,6 +907,8 @@ def start_pool(workers: int) -> None:
     """Start the extraction workers in the background, so the first batch finds them warm."""
     if workers <= 0 or multiprocessing.current_process().daemon:
         return
+    if _pool is not None and _pool_workers == workers:
+        return  # started already (the CLI starts it before the flow does)
 
     def start() -> None:
         pool = _get_pool(workers)

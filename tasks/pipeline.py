@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import TypeGuard, TypeVar
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -48,6 +48,7 @@ from tasks.tag import tag_many
 from tasks.urls import article_id
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 TRANSIENT_REASONS = frozenset(
     {
@@ -64,8 +65,9 @@ TRANSIENT_REASONS = frozenset(
 
 HTML_COMPRESS_LEVEL = 3
 EDGE_BATCH_DIVISOR = 4
+"""The first and last batch of a run are this many times shorter than the others."""
 EDGE_MIN_BATCH = 40
-T = TypeVar("T")
+"""Batches shorter than this are all kept the same size (their edges are short already)."""
 FEED_FALLBACK_MIN_CHARS = 80
 PAGE_TEXT_FLOOR_CHARS = 40
 """Page text shorter than this is no body at all (a consent wall, an empty template)."""
@@ -105,7 +107,7 @@ def read_feeds(
     jobs = [
         (outcome.body, source, outcome.final_url, _feed_headers(outcome))
         for source, outcome in zip(sources, fetched, strict=True)
-        if isinstance(outcome, Response) and outcome.status != 304
+        if _is_changed(outcome)
     ]
     parsed = iter(map_in_pool(parse_feed_job, jobs, workers=workers))
     return [
@@ -114,7 +116,8 @@ def read_feeds(
     ]
 
 
-def _is_changed(outcome: Response | Failure) -> bool:
+def _is_changed(outcome: Response | Failure) -> TypeGuard[Response]:
+    """A feed document to parse: fetched, and not answered 304 Not Modified."""
     return isinstance(outcome, Response) and outcome.status != 304
 
 
@@ -131,7 +134,7 @@ def _read_feed(
         log = log_entry(outcome, FetchKind.FEED, source.name)
         result = FeedResult(source.name, "failed", detail=f"{outcome.reason}: {outcome.detail}")
         return FeedOutcome(source, result, (), (log,))
-    if outcome.status == 304 or parsed is None:
+    if parsed is None:  # answered 304 Not Modified
         log = log_entry(outcome, FetchKind.FEED, source.name, outcome="unchanged")
         moved = outcome.permanent_redirect
         result = FeedResult(source.name, "unchanged", outcome.etag, outcome.last_modified, moved)
@@ -179,14 +182,16 @@ def in_batches(entries: Sequence[T], size: int) -> list[list[T]]:
     Batches under EDGE_MIN_BATCH are short enough already and stay even.
     """
     if size < EDGE_MIN_BATCH:
-        return [list(entries[i : i + size]) for i in range(0, len(entries), size)]
+        return _chunks(entries, size)
     edge = max(1, size // EDGE_BATCH_DIVISOR)
-    first = list(entries[:edge])
-    rest = entries[edge:]
-    tail_start = max(0, len(rest) - edge) if len(rest) > size else len(rest)
-    middle, tail = rest[:tail_start], rest[tail_start:]
-    batches = [first] + [list(middle[i : i + size]) for i in range(0, len(middle), size)]
-    return [b for b in [*batches, list(tail)] if b]
+    first, rest = entries[:edge], entries[edge:]
+    tail = rest[len(rest) - edge :] if len(rest) > size else rest[:0]
+    middle = rest[: len(rest) - len(tail)]
+    return [b for b in [list(first), *_chunks(middle, size), list(tail)] if b]
+
+
+def _chunks(items: Sequence[T], size: int) -> list[list[T]]:
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
 def page_requests(entries: Sequence[Entry], feed_urls: Mapping[str, str]) -> list[PageRequest]:

@@ -7,6 +7,7 @@ stderr and exit non-zero; everything else about a run is in its summary.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -104,7 +105,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     from flows import runs  # deferred: importing Prefect costs seconds; `sql` should not pay it
 
-    return runs.run_ingest(settings)
+    gc.freeze()  # the imported modules live as long as the run: collections need not walk them
+    try:
+        return runs.run_ingest(settings)
+    finally:
+        gc.unfreeze()
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
@@ -167,5 +172,14 @@ COMMANDS: dict[str, Any] = {
 }
 
 
+def console_main() -> None:
+    """The `newswire` executable: `main`, then exit with its code."""
+    code = main()
+    # Everything still alive goes with the process: freezing it spares the
+    # interpreter's exit-time collections a walk over the whole heap (~0.3 s).
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

@@ -28,6 +28,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.brief import publish_brief_artifacts
 from tasks.backfill_plan import catch_up_window
+from tasks.brief import preload_chart_library
 from tasks.config import Settings
 from tasks.distributed import open_batch_stage
 from tasks.errors import FatalError, NewswireError
@@ -89,6 +90,8 @@ def ingest(settings: Settings, *, flow_name: str = "nightly-ingest") -> RunSumma
         entries = keep_unseen(candidates, wh.unseen([e.canonical_url for e in candidates]))
         feed_urls = {t.name: t.url for t in targets}
         logger.info("%d feeds read, %d new articles to fetch", len(outcomes), len(entries))
+        if flow_name == "nightly-ingest":
+            preload_chart_library()  # for the brief; imported while pages are fetched
         retry = load_entries(wh, run_id, entries, feed_urls, settings, deadline, flow_name)
         wh.save_feed_results(saved_feed_results(outcomes, retry))
         summary = summarize(run_id, outcomes, count_by_source(entries), wh.run_counts(run_id))

@@ -16,21 +16,22 @@ from __future__ import annotations
 import io
 import logging
 import re
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
-from matplotlib.figure import Figure
 
 from tasks.errors import ConfigError
 from tasks.records import BriefData, BriefStory, SourceShare, TopicDay
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 logger = logging.getLogger(__name__)
 
@@ -207,12 +208,27 @@ def first_shown(groups: Sequence[TopicGroup]) -> dict[str, TopicGroup]:
 # ------------------------------------------------------------------ charts
 
 
+def load_chart_library() -> None:
+    """Import matplotlib, which the charts need and which takes ~0.3 s of CPU to import."""
+    import matplotlib.dates  # noqa: F401, PLC0415
+    import matplotlib.figure  # noqa: F401, PLC0415
+
+
+def preload_chart_library() -> threading.Thread:
+    """Import matplotlib in a thread while the caller waits on other work (a run's pages)."""
+    thread = threading.Thread(target=load_chart_library, name="brief-charts-import", daemon=True)
+    thread.start()
+    return thread
+
+
 def _svg(fig: Figure, name: str) -> str:
     """A figure as an inline <svg> element: no XML prolog, every id prefixed with `name`.
 
     matplotlib numbers its element ids per figure (figure_1, axes_1 …), so two
     charts in one page would share ids; the prefix keeps them unique.
     """
+    import matplotlib  # noqa: PLC0415 (see load_chart_library)
+
     buf = io.StringIO()
     with matplotlib.rc_context({**CHART_RC, "svg.hashsalt": name}):
         fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
@@ -245,6 +261,10 @@ def trend_chart_svg(
     topics = chart_topics(rows, limit)
     if not topics:
         return None
+    import matplotlib  # noqa: PLC0415 (see load_chart_library)
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter  # noqa: PLC0415
+    from matplotlib.figure import Figure  # noqa: PLC0415
+
     with matplotlib.rc_context(CHART_RC):
         fig = Figure(figsize=(9.0, 3.4), layout="constrained")
         ax = fig.add_subplot()
@@ -285,6 +305,9 @@ def share_chart_svg(shares: Sequence[SourceShare], limit: int = CHART_SOURCES) -
     if rest:
         shown.append((f"{OTHERS} ({len(rest)})", sum(s.share for s in rest),
                       sum(s.stories for s in rest)))
+    import matplotlib  # noqa: PLC0415 (see load_chart_library)
+    from matplotlib.figure import Figure  # noqa: PLC0415
+
     with matplotlib.rc_context(CHART_RC):
         fig = Figure(figsize=(9.0, 0.8 + 0.28 * len(shown)), layout="constrained")
         ax = fig.add_subplot()

@@ -12,7 +12,7 @@ process, starts one `prefect server` subprocess, then measures in one run:
 3. a warm re-run with nothing new (seconds beyond Prefect start-up, requests);
 4. peak RSS of the ingest process tree (polled every 50 ms);
 5. the cold run again with per-request latency (fetching must overlap extraction);
-6. the stage breakdown of the cold run (from its `stage seconds:` log line);
+6. the stage breakdown of the cold run (its `stage seconds:` and `extract-tag work seconds:` lines);
 7. peak RSS at --big pages (memory must follow the batch size, not N);
 and `bench/bench_lookup.py` if present. Prints one table with PASS/FAIL per target.
 """
@@ -40,6 +40,7 @@ from bench.common import (
     NEWSWIRE,
     PYTHON,
     ROOT,
+    WORK_LINE,
     PrefectServer,
     Row,
     RunResult,
@@ -175,6 +176,7 @@ class IngestRun:
     flow_s: float | None
     server_cpu_s: float
     stages: dict[str, float] = field(default_factory=dict)
+    work: dict[str, float] = field(default_factory=dict)
 
     def rate(self, seconds: float) -> float:
         return self.stored / seconds if seconds > 0 else 0.0
@@ -213,7 +215,8 @@ class Bench:
         flow = self.prefect.latest_flow_run("nightly-ingest")
         flow_s = float(flow["total_run_time"]) if flow else None  # type: ignore[arg-type]
         result = IngestRun(label, run, self.stored(db), requests, flow_s, server_cpu,
-                           parse_stage_seconds(run.output))
+                           parse_stage_seconds(run.output),
+                           parse_stage_seconds(run.output, WORK_LINE))
         if run.load_before > BUSY_LOAD:
             log(f"warning: load average {run.load_before:.1f} before the {label} run: "
                 "other work shares the CPUs, figures are pessimistic")
@@ -329,6 +332,8 @@ def stage_rows(run: IngestRun, startup_s: float) -> list[Row]:
     inside = sum(stages.values())
     rows = [Row(f"  stage {name}", f"{secs:.2f} s", f"{secs / run.run.wall_s:.0%} of wall")
             for name, secs in stages.items()]
+    rows += [Row(f"    {name} (inside extract-tag, beside the flow thread)", f"{secs:.2f} s")
+             for name, secs in run.work.items()]
     if run.flow_s is not None:
         rows.append(Row("  orchestration + feeds + dedupe (flow - stages)",
                         f"{run.flow_s - inside:.2f} s",

@@ -30,7 +30,10 @@ PREFECT = str(VENV_BIN / "prefect")
 RSS_POLL_S = 0.05
 MIB = 1024 * 1024
 
-STAGE_LINE = re.compile(r"stage seconds:\s*((?:\w+=[\d.]+\s*)+)")
+STAGE_LINE = "stage seconds:"
+"""The flow thread's time by stage, logged once a run ends (they add up to its batch loop)."""
+WORK_LINE = "extract-tag work seconds:"
+"""Seconds the extract-tag task runs spent extracting and tagging, beside the flow thread."""
 
 
 BENCH_ENV = {"NEWSWIRE_PER_HOST_DELAY_S": "0", "NEWSWIRE_PER_HOST_CONCURRENCY": "16"}
@@ -283,9 +286,9 @@ def run_measured(
                      stdout, stderr, dict(sampler.peak_by_role), load, sampler.cpu_by_role)
 
 
-def parse_stage_seconds(text: str) -> dict[str, float]:
-    """The last `stage seconds: fetch=… extract=… …` line of a run's log, as a dict."""
-    found = STAGE_LINE.findall(text)
+def parse_stage_seconds(text: str, label: str = STAGE_LINE) -> dict[str, float]:
+    """The last `<label> fetch=… extract=… …` line of a run's log, as a dict."""
+    found = re.findall(re.escape(label) + r"\s*((?:\w+=[\d.]+\s*)+)", text)
     if not found:
         return {}
     pairs = (item.split("=") for item in found[-1].split())

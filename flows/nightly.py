@@ -137,13 +137,13 @@ def load_entries(
     ))
     robots = RobotsCache()
     retry: set[str] = set()
-    seconds = stage_timer()
+    seconds, work = stage_timer(), stage_timer()
     pending: PrefectFuture[list[Response | Failure]] | None = None
     if batches:
         pending = fetch_batch.submit(0, page_requests(batches[0], feed_urls), settings, robots,
                                      deadline)
-    # extract+tag runs in this process, or on the Dask cluster of settings.dask_address
-    with open_batch_stage(settings, seconds) as stage:
+    # extract-tag runs in this process, or on the Dask cluster of settings.dask_address
+    with open_batch_stage(settings, seconds, work) as stage:
         for no, batch in enumerate(batches):
             assert pending is not None
             started = time.perf_counter()
@@ -164,8 +164,13 @@ def load_entries(
                 update_progress_artifact(progress,
                                          progress=100.0 * (done.batch_no + 1) / len(batches))
     if batches:
-        logger.info("stage seconds: %s", " ".join(f"{k}={v:.2f}" for k, v in seconds.items()))
+        logger.info("stage seconds: %s", _seconds(seconds))
+        logger.info("extract-tag work seconds: %s", _seconds(work))
     return retry
+
+
+def _seconds(acc: dict[str, float]) -> str:
+    return " ".join(f"{k}={v:.2f}" for k, v in acc.items())
 
 
 def _log_batch(logger: Any, no: int, total: int, inserted: int, failed: list[str]) -> None:

@@ -6,11 +6,12 @@
             for done in stage.finished(last=no + 1 == len(batches)):
                 wh.load_batch(assemble_batch(run_id, done.drafts, done.tags))
 
-Without `Settings.dask_address` the stage runs the `extract` and `tag` tasks in
-the flow process, one batch at a time, extraction in the local process pool.
+A batch's extraction and tagging is one `extract-tag` task run. Without
+`Settings.dask_address` it runs in a thread of the flow process, extraction in
+the local process pool, while the flow thread loads the batch before.
 
-With an address, a batch's extraction and tagging is one `extract-tag` task run,
-sent through prefect-dask's `DaskTaskRunner` to the scheduler at that address:
+With an address, the task run is sent through prefect-dask's `DaskTaskRunner`
+to the scheduler at that address:
 
 - a batch's fetched pages travel to a worker once, inside the submitted task; its
   drafts and tags (with the gzip'd HTML the warehouse keeps) travel back once;
@@ -36,17 +37,16 @@ from collections import deque
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Protocol
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
-from prefect.utilities.annotations import quote
 
 from tasks.config import Settings
 from tasks.errors import FatalError
 from tasks.extract import extract_page, start_pool
-from tasks.pipeline import Draft, draft_articles, extract_batch, tag_batch, tag_drafts
+from tasks.pipeline import Draft, draft_articles, tag_drafts
 from tasks.records import ArticleTag, Entry, Failure, Response
 from tasks.tag import tag_article
 
@@ -64,7 +64,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 QUEUED_PER_CLUSTER = 1
 """Batches waiting on the scheduler beyond one per worker thread, so no thread idles."""
@@ -91,6 +90,11 @@ class FinishedBatch:
     batch_no: int
     drafts: list[Draft]
     tags: list[ArticleTag]
+    extracting: tuple[float, float] = (0.0, 0.0)
+    """When the `extract-tag` task run started and finished extracting (`time.perf_counter`
+    of the process it ran in); in the local pool it queues behind the batch before."""
+    tag_s: float = 0.0
+    """Seconds it spent tagging."""
 
 
 class BatchStage(Protocol):
@@ -107,19 +111,19 @@ class BatchStage(Protocol):
 
 # --------------------------------------------------------------------------- plain functions
 def extract_and_tag(
-    entries: list[Entry], fetched: list[Response | Failure], settings: Settings
-) -> tuple[list[Draft], list[ArticleTag]]:
-    """Extract and tag one batch in this process (no process pool).
-
-    A Dask worker thread is the unit of parallelism on a cluster: the worker
-    must not start a pool of its own (its process is daemonic, and the cores are
-    already the cluster's).
+    batch_no: int, entries: list[Entry], fetched: list[Response | Failure], settings: Settings
+) -> FinishedBatch:
+    """Extract and tag one batch: in `settings.extract_workers` processes, or here if 0.
 
     Returns:
-        The batch's drafts and the tags of its articles.
+        The batch's drafts and the tags of its articles, with the seconds each took.
     """
-    drafts = draft_articles(entries, fetched, replace(settings, extract_workers=0))
-    return drafts, tag_drafts(drafts)
+    started = time.perf_counter()
+    drafts = draft_articles(entries, fetched, settings)
+    extracted = time.perf_counter()
+    tags = tag_drafts(drafts)
+    return FinishedBatch(batch_no, drafts, tags, extracting=(started, extracted),
+                         tag_s=time.perf_counter() - extracted)
 
 
 def warm_up() -> int:
@@ -136,7 +140,7 @@ def in_flight_limit(threads: int) -> int:
 
 # --------------------------------------------------------------------------- Prefect task
 class Shipment:
-    """One batch's entries and fetched pages, sent to a worker as one opaque parameter.
+    """One batch's entries and fetched pages, handed to `extract-tag` as one opaque parameter.
 
     Prefect walks a task's parameters for futures (on both ends) and Dask hashes
     them into the task's key; over a batch of page records that costs ~0.25 s of
@@ -165,37 +169,32 @@ class Shipment:
     cache_policy=NO_CACHE,
     persist_result=False,
 )
-def extract_tag_batch(
-    batch_no: int, shipment: Shipment, settings: Settings
-) -> tuple[list[Draft], list[ArticleTag]]:
-    """Extract and tag one batch on a Dask worker; the result goes back to the flow process."""
-    return extract_and_tag(shipment.entries, shipment.fetched, settings)
+def extract_tag_batch(batch_no: int, shipment: Shipment, settings: Settings) -> FinishedBatch:
+    """Extract and tag one batch, in the local pool or on a Dask worker (see `extract_and_tag`)."""
+    return extract_and_tag(batch_no, shipment.entries, shipment.fetched, settings)
 
 
 # --------------------------------------------------------------------------- stages
 LOCAL_IN_FLIGHT = 2
-"""Batches extracting at once locally: one being tagged and loaded, one in the pool."""
-
-
-def opaque(value: T) -> T:
-    """Pass `value` to a task without the engine walking it for futures (~20 ms a batch)."""
-    return cast(T, quote(value))
+"""Batches in `extract-tag` at once locally: one finishing while the one before is loaded."""
 
 
 @dataclass
 class LocalStage:
-    """Extract each batch in the local process pool while the one before is tagged and loaded.
+    """Extract and tag each batch in a thread of the flow, while the flow thread loads.
 
-    `submit` hands a batch to the `extract` task in a thread of the flow's task
-    runner, where its pages queue in the process pool behind the batch before;
-    `finished` waits for the oldest batch only once a newer one is extracting, so
-    the extraction workers never idle while the flow thread tags and loads.
+    `submit` hands a batch to an `extract-tag` task run in a thread of the flow's
+    task runner, where its pages queue in the process pool behind the batch
+    before; `finished` waits for the oldest batch only once a newer one is in
+    the pool, so the extraction workers never idle while the flow thread loads.
     """
 
     settings: Settings
     seconds: MutableMapping[str, float]
+    work: MutableMapping[str, float]
     limit: int = LOCAL_IN_FLIGHT
-    _pending: deque[tuple[int, PrefectFuture[list[Draft]]]] = field(default_factory=deque)
+    _pending: deque[PrefectFuture[FinishedBatch]] = field(default_factory=deque)
+    _pool_busy_until: float = float("-inf")
 
     def __post_init__(self) -> None:
         start_pool(self.settings.extract_workers)  # warm while the first pages are fetched
@@ -203,61 +202,75 @@ class LocalStage:
     def submit(
         self, batch_no: int, entries: list[Entry], fetched: list[Response | Failure]
     ) -> None:
-        future = extract_batch.submit(batch_no, opaque(entries), opaque(fetched), self.settings)
-        self._pending.append((batch_no, future))
+        self._pending.append(
+            extract_tag_batch.submit(batch_no, Shipment(entries, fetched), self.settings)
+        )
 
     def finished(self, *, last: bool) -> Iterator[FinishedBatch]:
         while self._pending and (last or len(self._pending) >= self.limit):
-            batch_no, future = self._pending.popleft()
+            future = self._pending.popleft()
             started = time.perf_counter()
-            drafts: list[Draft] = future.result()
-            now = time.perf_counter()
-            self.seconds["extract_wait"] += now - started
-            tags: list[ArticleTag] = tag_batch(batch_no, opaque(drafts))
-            self.seconds["tag"] += time.perf_counter() - now
-            yield FinishedBatch(batch_no, drafts, tags)
+            done: FinishedBatch = future.result()
+            self.seconds["extract_tag_wait"] += time.perf_counter() - started
+            # batches overlap in the pool: count the time it had work, not each batch's span
+            begin, end = done.extracting
+            self.work["extract"] += max(0.0, end - max(begin, self._pool_busy_until))
+            self._pool_busy_until = max(end, self._pool_busy_until)
+            self.work["tag"] += done.tag_s
+            yield done
 
 
 @dataclass
 class DaskStage:
-    """Send each batch to a Dask cluster as one `extract-tag` task run; collect them in order."""
+    """Send each batch to a Dask cluster as one `extract-tag` task run; collect them in order.
+
+    A Dask worker thread is the unit of parallelism on a cluster, so the task
+    runs there without a process pool of its own (the worker's process is
+    daemonic, and the cores are already the cluster's).
+    """
 
     settings: Settings
     seconds: MutableMapping[str, float]
+    work: MutableMapping[str, float]
     runner: DaskTaskRunner
     limit: int = MIN_IN_FLIGHT
-    _pending: deque[tuple[int, PrefectDaskFuture[tuple[list[Draft], list[ArticleTag]]]]] = field(
-        default_factory=deque
-    )
+    _pending: deque[PrefectDaskFuture[FinishedBatch]] = field(default_factory=deque)
 
     def submit(
         self, batch_no: int, entries: list[Entry], fetched: list[Response | Failure]
     ) -> None:
         started = time.perf_counter()
         parameters = {"batch_no": batch_no, "shipment": Shipment(entries, fetched),
-                      "settings": self.settings}
+                      "settings": replace(self.settings, extract_workers=0)}
         import dask  # noqa: PLC0415 (see the TYPE_CHECKING import)
 
         with dask.config.set({"distributed.admin.large-graph-warning-threshold":
                               GRAPH_WARNING_THRESHOLD}):
             future = self.runner.submit(extract_tag_batch, parameters)
-        self._pending.append((batch_no, future))
+        self._pending.append(future)
         self.seconds["dask_submit"] += time.perf_counter() - started
 
     def finished(self, *, last: bool) -> Iterator[FinishedBatch]:
         while self._pending and (last or len(self._pending) >= self.limit):
-            batch_no, future = self._pending.popleft()
+            future = self._pending.popleft()
             started = time.perf_counter()
-            drafts, tags = future.result()
+            done: FinishedBatch = future.result()
             self.seconds["dask_wait"] += time.perf_counter() - started
-            yield FinishedBatch(batch_no, drafts, tags)
+            begin, end = done.extracting  # worker threads run side by side: their sum
+            self.work["extract"] += end - begin
+            self.work["tag"] += done.tag_s
+            yield done
 
 
 @contextmanager
 def open_batch_stage(
-    settings: Settings, seconds: MutableMapping[str, float]
+    settings: Settings, seconds: MutableMapping[str, float], work: MutableMapping[str, float]
 ) -> Iterator[BatchStage]:
     """The stage for a run: a Dask cluster when `settings.dask_address` is set, else local.
+
+    `seconds` gets the flow thread's waits on the stage; `work` the seconds the
+    task runs spent extracting (locally: while the pool had work; on Dask: summed
+    over worker threads) and tagging.
 
     The flow process waits for the scheduler as long as Dask's
     `distributed.comm.timeouts.connect` allows (30 s unless
@@ -267,7 +280,7 @@ def open_batch_stage(
         FatalError: the Dask scheduler at `settings.dask_address` cannot be reached.
     """
     if not settings.dask_address:
-        yield LocalStage(settings, seconds)
+        yield LocalStage(settings, seconds, work)
         return
     from prefect_dask.task_runners import DaskTaskRunner  # noqa: PLC0415 (only Dask runs)
 
@@ -278,7 +291,7 @@ def open_batch_stage(
         limit = in_flight_limit(threads)
         logger.info("extracting on the Dask cluster at %s: %d worker threads, %d batches in "
                     "flight", address, threads, limit)
-        yield DaskStage(settings, seconds, runner, limit)
+        yield DaskStage(settings, seconds, work, runner, limit)
 
 
 def _connect(runner: DaskTaskRunner, address: str) -> int:

@@ -476,17 +476,3 @@ def fetch_batch(
 ) -> list[Response | Failure]:
     """Fetch the pages of one batch concurrently, politely and within the guards."""
     return fetch_pages(requests, settings, robots, deadline=deadline)
-
-
-@task(name="extract", task_run_name="extract-b{batch_no}", cache_policy=NO_CACHE)
-def extract_batch(
-    batch_no: int, entries: list[Entry], fetched: list[Response | Failure], settings: Settings
-) -> list[Draft]:
-    """Extract one batch's bodies in the process pool, falling back to feed content."""
-    return draft_articles(entries, fetched, settings)
-
-
-@task(name="tag", task_run_name="tag-b{batch_no}", cache_policy=NO_CACHE)
-def tag_batch(batch_no: int, drafts: list[Draft]) -> list[ArticleTag]:
-    """Tag one batch's articles for China–Japan relations."""
-    return tag_drafts(drafts)

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any, cast
+
+from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings
+from prefect.settings.context import temporary_settings
 
 from flows.nightly import nightly_ingest
 from tasks.config import Settings
@@ -22,13 +27,30 @@ def _export_overrides(settings: Settings) -> None:
         os.environ["NEWSWIRE_DASK_ADDRESS"] = settings.dask_address
 
 
+@contextmanager
+def terminal_run() -> Iterator[None]:
+    """Prefect settings for a flow run in this process, started from the command line.
+
+    Prefect's flow-run heartbeats let an automation mark a deployment's run
+    Crashed when its worker dies; here the terminal sees the process die. Their
+    thread sleeps in 1 s steps, which the run waits out as it ends (0–1 s of
+    every run), so they are off unless PREFECT_FLOWS_HEARTBEAT_FREQUENCY is set.
+    """
+    if "heartbeat_frequency" in get_current_settings().flows.model_fields_set:
+        yield
+        return
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
+
+
 def run_ingest(settings: Settings) -> int:
     """`newswire ingest`: one nightly run, now. 0 when it completed, even with failed sources."""
     read_feeds_file(settings.feeds_path)  # a bad feeds file fails here, before Prefect starts
     _export_overrides(settings)
-    state = nightly_ingest(
-        feeds=str(settings.feeds_path), db=str(settings.db_path), return_state=True
-    )
+    with terminal_run():
+        state = nightly_ingest(
+            feeds=str(settings.feeds_path), db=str(settings.db_path), return_state=True
+        )
     if not state.is_completed():
         raise FatalError(state.message or "the ingest run did not complete")
     summary = cast(dict[str, Any], state.result())
@@ -44,10 +66,11 @@ def run_backfill(
     from flows.backfill import backfill  # noqa: PLC0415 (the backfill flow is optional wiring)
 
     _export_overrides(settings)
-    state = backfill(
-        start=start, end=end, mode=mode, sources=sources, db=str(settings.db_path),
-        feeds=str(settings.feeds_path), return_state=True,
-    )
+    with terminal_run():
+        state = backfill(
+            start=start, end=end, mode=mode, sources=sources, db=str(settings.db_path),
+            feeds=str(settings.feeds_path), return_state=True,
+        )
     if not state.is_completed():
         raise FatalError(state.message or "the backfill run did not complete")
     result = cast(dict[str, Any], state.result())

@@ -57,7 +57,7 @@ WRITER_CONFIG: dict[str, str | int | float | list[str]] = {
     "autoload_known_extensions": False,
     # The writer only appends batches and looks up keys: a small buffer cache keeps the
     # ingest's memory flat as the warehouse grows (DuckDB's default is 80% of RAM).
-    "memory_limit": "256MB",
+    "memory_limit": "128MB",
 }
 FEED_STATUSES = ("ok", "unchanged", "failed")
 RUN_END_STATUSES = ("completed", "failed")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from importlib import resources
 from pathlib import Path
 
@@ -29,7 +30,12 @@ def version_1_file(path: Path) -> None:
     con.execute("insert into articles (id, url, canonical_url, source, title, text, word_count, "
                 "fingerprint, first_seen_at, run_id) values ('old', 'https://x/1', "
                 "'https://x/1', 'wire', 'Old story', 'body', 1, -1, now(), 'run-0')")
+    con.execute("insert into pages values ('old', 'https://x/1', 'https://x/1', 200, "
+                "'text/html', ?, 28, now(), 'run-0')", [OLD_PAGE])
     con.close()
+
+
+OLD_PAGE = gzip.compress(b"<html><p>Old story</p></html>", mtime=0)
 
 
 def test_a_fresh_warehouse_has_every_table_and_view_and_is_published(tmp_path: Path) -> None:
@@ -59,6 +65,11 @@ def test_a_version_1_snapshot_is_bootstrapped_and_migrated_keeping_its_rows(
 
     rows = query(db, "select id, title, fp_band_0, fp_band_3 from articles").rows
     assert rows == [("old", "Old story", 65535, 65535)]
+    assert query(db, "select article_id, html_gz from pages").rows == [("old", OLD_PAGE)]
+    # gzip'd pages are not compressed again (that made every checkpoint re-read them all)
+    storage = query(db, "select distinct compression from pragma_storage_info('pages') "
+                        "where column_name = 'html_gz' and segment_type = 'BLOB'").rows
+    assert storage == [("Uncompressed",)]
     applied = query(db, "select version from schema_migrations order by version").rows
     assert applied == [(v,) for v in range(1, SCHEMA_VERSION + 1)]
 

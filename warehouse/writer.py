@@ -181,6 +181,17 @@ class Warehouse:
                     self.path.stat().st_size / 1e6, (time.perf_counter() - started) * 1000)
         return True
 
+    def checkpoint(self) -> None:
+        """Write what the WAL holds into the live file now, so the next publish has less to do.
+
+        Raises:
+            WarehouseError: the checkpoint failed.
+        """
+        try:
+            self.con.execute("checkpoint")
+        except duckdb.Error as exc:
+            raise WarehouseError(f"cannot checkpoint {self.live}: {_first_line(exc)}") from exc
+
     # ------------------------------------------------------------------ sources
     def sync_sources(self, sources: Sequence[Source], seed_hash: str) -> None:
         """Load the feeds file dbt-seed style.

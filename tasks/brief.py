@@ -215,8 +215,18 @@ def load_chart_library() -> None:
 
 
 def preload_chart_library() -> threading.Thread:
-    """Import matplotlib in a thread while the caller waits on other work (a run's pages)."""
-    thread = threading.Thread(target=load_chart_library, name="brief-charts-import", daemon=True)
+    """Import matplotlib in a thread while the caller waits on other work (a run's pages).
+
+    A failed import is left for the brief to meet again and report in its own words.
+    """
+
+    def preload() -> None:
+        try:
+            load_chart_library()
+        except Exception as exc:  # noqa: BLE001 (reported by the brief, not by this thread)
+            logger.debug("matplotlib not preloaded: %s", exc)
+
+    thread = threading.Thread(target=preload, name="brief-charts-import", daemon=True)
     thread.start()
     return thread
 

@@ -9,6 +9,7 @@ whose newest migration is unknown to this code is refused.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from dataclasses import dataclass
@@ -89,29 +90,42 @@ def migrate(con: duckdb.DuckDBPyConnection, shown_path: Path) -> list[int]:
             f"{shown_path} has schema version {current} but this newswire knows up to "
             f"{SCHEMA_VERSION}; upgrade newswire"
         )
-    applied: list[int] = []
-    for migration in load_migrations():
-        if migration.version <= current:
-            continue
-        con.begin()
-        try:
-            con.execute(migration.sql)
-            con.execute(
-                "insert into schema_migrations (version, name, applied_at) values (?, ?, now())",
-                [migration.version, migration.name],
-            )
-            con.commit()
-        except duckdb.Error as exc:
+    pending = [m for m in load_migrations() if m.version > current]
+    if not pending:
+        return []
+    # A migration may rebuild a whole table and its key index in one transaction: that
+    # needs more than a run's small cache, so migrations get DuckDB's default limit.
+    row = con.execute("select current_setting('memory_limit')").fetchone()
+    con.execute("reset memory_limit")
+    try:
+        for migration in pending:
+            _apply(con, migration, shown_path)
+    finally:
+        if row is not None:
+            with contextlib.suppress(duckdb.Error):  # a failed migration may have closed it
+                con.execute(f"set memory_limit = '{row[0]}'")
+    return [m.version for m in pending]
+
+
+def _apply(con: duckdb.DuckDBPyConnection, migration: Migration, shown_path: Path) -> None:
+    con.begin()
+    try:
+        con.execute(migration.sql)
+        con.execute(
+            "insert into schema_migrations (version, name, applied_at) values (?, ?, now())",
+            [migration.version, migration.name],
+        )
+        con.commit()
+    except duckdb.Error as exc:
+        with contextlib.suppress(duckdb.Error):  # after a fatal error there is nothing to undo
             con.rollback()
-            first_line = str(exc).splitlines()[0]
-            raise WarehouseError(
-                f"migration {migration.version:03d}_{migration.name} failed on {shown_path}: "
-                f"{first_line}"
-            ) from exc
-        logger.info("warehouse %s: applied migration %03d_%s", shown_path, migration.version,
-                    migration.name)
-        applied.append(migration.version)
-    return applied
+        first_line = str(exc).splitlines()[0]
+        raise WarehouseError(
+            f"migration {migration.version:03d}_{migration.name} failed on {shown_path}: "
+            f"{first_line}"
+        ) from exc
+    logger.info("warehouse %s: applied migration %03d_%s", shown_path, migration.version,
+                migration.name)
 
 
 def create_views(con: duckdb.DuckDBPyConnection) -> None:

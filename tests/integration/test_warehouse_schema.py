@@ -74,6 +74,30 @@ def test_a_version_1_snapshot_is_bootstrapped_and_migrated_keeping_its_rows(
     assert applied == [(v,) for v in range(1, SCHEMA_VERSION + 1)]
 
 
+def test_a_migration_rebuilding_a_million_pages_is_not_held_to_the_run_cache(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "newswire.duckdb"
+    con = duckdb.connect(str(db))
+    for name in ("001_initial.sql", "002_fingerprint_bands.sql"):
+        con.execute(resources.files("warehouse.migrations").joinpath(name).read_text())
+    con.execute("create table schema_migrations (version integer primary key, "
+                "name varchar not null, applied_at timestamptz not null)")
+    con.execute("insert into schema_migrations values (1, 'initial', now()), "
+                "(2, 'fingerprint_bands', now())")
+    con.execute("insert into pages select 'page-' || i || md5(i::varchar), 'https://x/' || i, "
+                "null, 200, 'text/html', repeat(md5(i::varchar), 3)::blob, 96, now(), 'run-0' "
+                "from range(1000000) t(i)")
+    con.close()
+
+    with Warehouse.open(db, run_id="r1") as wh:  # 128 MB would not hold the rebuilt key index
+        cache = wh.con.execute("select current_setting('memory_limit')").fetchone()
+
+    assert cache is not None and "MiB" in cache[0], "runs keep their small cache"
+    assert query(db, "select count(*) from pages").rows == [(1_000_000,)]
+    assert query(db, "select max(version) from schema_migrations").rows == [(SCHEMA_VERSION,)]
+
+
 def test_a_version_1_live_file_is_migrated_in_place(tmp_path: Path) -> None:
     db = tmp_path / "newswire.duckdb"
     version_1_file(live_path(db))

@@ -72,8 +72,7 @@ CORES = 2
 EMPTY_FLOW = (
     "import flows\n"
     "from prefect import flow\n"
-    "from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY\n"
-    "from prefect.settings.context import temporary_settings\n"
+    "from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings\n"
     "@flow(name='bench-empty', persist_result=False)\n"
     "def empty() -> None:\n"
     "    return None\n"

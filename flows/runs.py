@@ -10,8 +10,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any, cast
 
-from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings
-from prefect.settings.context import temporary_settings
+from prefect.settings import (
+    PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+    get_current_settings,
+    temporary_settings,
+)
 
 from flows.nightly import nightly_ingest
 from tasks.config import Settings

@@ -316,9 +316,19 @@ def _visible_chars(el: HtmlElement) -> int:
     """Length of the element's text without inline scripts and styles (JSON blobs, CSS)."""
     size = len(el.text_content())
     for hidden in el.iter(*_INVISIBLE_TAGS):
-        if hidden is not el:
+        if hidden is not el and not _under_hidden(hidden, el):
             size -= len(hidden.text_content())
     return size
+
+
+def _under_hidden(node: HtmlElement, top: HtmlElement) -> bool:
+    """True when `node` sits inside another invisible element below `top` (counted there)."""
+    for parent in node.iterancestors():
+        if parent is top:
+            return False
+        if parent.tag in _INVISIBLE_TAGS:
+            return True
+    return False
 
 
 def _paragraph_chars(el: HtmlElement) -> int:

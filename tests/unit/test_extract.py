@@ -463,3 +463,13 @@ def test_the_comparison_is_skipped_only_when_it_cannot_win(
                                         with_metadata=False)
     assert quick is not None
     assert extract_module._fallback_cannot_win(tree, quick) is skipped
+
+
+def test_visible_text_leaves_out_scripts_and_styles_once_even_when_nested() -> None:
+    tree = load_html(
+        "<html><body><div>Lead.<noscript>Enable JS<style>p{color:red}</style></noscript>"
+        " Tail.<p>Body text.</p><script>var x = 1;</script></div></body></html>"
+    )
+    div = tree.find(".//div")
+    assert div is not None
+    assert extract_module._visible_chars(div) == len("Lead. Tail.Body text.")

@@ -1,40 +1,81 @@
 """The `newswire` command line: a thin shell over the flows and the warehouse readers.
 
-Fatal errors (bad feeds file, unusable warehouse, bad SQL) print one line on
-stderr and exit non-zero; everything else about a run is in its summary.
+Exit codes (one table, also in docs/cli.md):
+
+    0    success (some sources may have failed: the summary says which)
+    1    the run failed (e.g. every source failed), or newswire hit a bug
+    2    a user error: one line on stderr naming what is wrong
+    130  interrupted (Ctrl-C, SIGTERM)
+
+Errors print one line; `--debug` (or NEWSWIRE_DEBUG=1) adds the traceback.
+Prefect's own log lines go to the run's log, not the terminal, unless `-v`.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
+import signal
 import sys
+import traceback
 from collections.abc import Sequence
 from datetime import date
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import Any, NoReturn
 
 from tasks.config import Settings
-from tasks.errors import FatalError, NewswireError
+from tasks.errors import ConfigError, NewswireError, RunFailedError
 from tasks.feeds import read_feeds_file
+from tasks.progress import hide_progress, show_progress_on
 
-EXIT_FATAL = 2
+EXIT_OK = 0
 EXIT_RUN_FAILED = 1
+EXIT_FATAL = 2
+EXIT_INTERRUPTED = 130
+DEBUG_ENV = "NEWSWIRE_DEBUG"
+# Prefect's console handlers show nothing unless -v: every line still reaches the run's log,
+# and what the user needs (summary, failures, the one-line error) the command prints itself.
+QUIET_LOGGING_ENV = (
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL",
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_FLOW_RUNS_LEVEL",
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_TASK_RUNS_LEVEL",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (exit 2) instead of usage plus error."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ConfigError(f"{message} (see `{self.prog} --help`)")
+
+
+def package_version() -> str:
+    try:
+        return version("newswire")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="newswire",
         description="Ingest business-news feeds, tag China–Japan stories, query the warehouse.",
+        epilog="Exit codes: 0 success (some sources may have failed), 1 the run failed, "
+               "2 a user error (one line on stderr), 130 interrupted.",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"newswire {package_version()}")
+    _common_args(parser, False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    p = sub.add_parser("ingest", help="run the nightly ingest once, now")
+    p = _command(sub, "ingest", "run the nightly ingest once, now")
     _db_arg(p)
     p.add_argument("--feeds", type=Path, help="feeds CSV (default: NEWSWIRE_FEEDS or bundled list)")
     p.add_argument("--dask", metavar="ADDRESS", help="run extraction on this Dask scheduler")
 
-    p = sub.add_parser("backfill", help="re-tag, re-extract or re-fetch a date window")
+    p = _command(sub, "backfill", "re-tag, re-extract or re-fetch a date window")
     _db_arg(p)
     p.add_argument("--start", type=_date, required=True, help="first day, YYYY-MM-DD")
     p.add_argument("--end", type=_date, required=True, help="last day (inclusive), YYYY-MM-DD")
@@ -44,28 +85,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--feeds", type=Path, help="feeds CSV (for refetch)")
     p.add_argument("--dask", metavar="ADDRESS", help="run extraction on this Dask scheduler")
 
-    p = sub.add_parser("serve", help="register and serve the deployments with PREFECT_API_URL")
+    p = _command(sub, "serve", "register and serve the deployments with PREFECT_API_URL")
     p.add_argument("--cron", default=None, help="nightly schedule (default 0 2 * * *)")
     p.add_argument("--timezone", default=None, help="time zone of the schedule (default UTC)")
 
-    p = sub.add_parser("sql", help="run read-only SQL against the warehouse")
+    p = _command(sub, "sql", "run read-only SQL against the warehouse")
     _db_arg(p)
-    p.add_argument("query", help="the SQL query")
-    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument("query", help="the SQL: one query, or several separated by ';' "
+                                 "(each result is shown); only queries run, nothing is written")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                   help="table (fitted to the terminal), csv or json")
 
-    p = sub.add_parser("export", help="write story tables as date-partitioned files")
+    p = _command(sub, "export", "write story tables as date-partitioned files")
     _db_arg(p)
-    p.add_argument("--out", type=Path, required=True, help="output directory")
+    p.add_argument("--out", type=Path, required=True,
+                   help="output folder: new, empty, or one an earlier export wrote")
     p.add_argument("--format", choices=("parquet", "csv"), default="parquet")
 
-    p = sub.add_parser("demo", help="ingest the bundled sample site offline and show its stories")
-    p.add_argument("--db", type=Path, default=None, help="demo warehouse (default data/demo/)")
+    p = _command(sub, "demo", "ingest the bundled sample site offline and show its stories")
+    p.add_argument("--db", type=Path, default=None,
+                   help="demo warehouse to create (default data/demo/newswire.duckdb); "
+                        "an existing file there is replaced only if an earlier demo made it")
 
-    p = sub.add_parser("brief", help="write the China–Japan morning brief as one HTML file")
+    p = _command(sub, "brief", "write the China–Japan morning brief as one HTML file")
     _db_arg(p)
     p.add_argument("--since", default="1d", help="1d, 7d, 30d (any Nd), a date YYYY-MM-DD, or all")
     p.add_argument("--out", type=Path, default=Path("brief.html"))
     return parser
+
+
+def _command(sub: Any, name: str, help_text: str) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text)
+    _common_args(p, argparse.SUPPRESS)
+    return p
+
+
+def _common_args(p: argparse.ArgumentParser, default: object) -> None:
+    """-v and --debug, accepted before or after the command."""
+    p.add_argument("-v", "--verbose", action="store_true", default=default,
+                   help="show Prefect's log lines on the terminal")
+    p.add_argument("--debug", action="store_true", default=default,
+                   help=f"show tracebacks of errors (also {DEBUG_ENV}=1)")
 
 
 def _db_arg(p: argparse.ArgumentParser) -> None:
@@ -81,18 +141,71 @@ def _date(value: str) -> date:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    debug = os.environ.get(DEBUG_ENV, "").lower() in ("1", "true", "yes", "on")
+    parser = build_parser()
     try:
-        return int(COMMANDS[args.command](args))
-    except FatalError as exc:
-        print(f"newswire: error: {exc}", file=sys.stderr)
-        return EXIT_FATAL
+        args = parser.parse_args(argv)
+        debug = debug or bool(args.debug)
+        if args.command is None:
+            parser.print_help()
+            return EXIT_OK
+        if not args.verbose:
+            for name in QUIET_LOGGING_ENV:
+                os.environ.setdefault(name, "CRITICAL")
+        progress = show_progress_on(sys.stderr)
+        try:
+            with _signals_as_interrupts():
+                return int(COMMANDS[args.command](args))
+        finally:
+            hide_progress(progress)
+    except RunFailedError as exc:
+        return _report(exc, EXIT_RUN_FAILED, debug)
     except NewswireError as exc:
-        print(f"newswire: error: {exc}", file=sys.stderr)
-        return EXIT_FATAL
+        return _report(exc, EXIT_FATAL, debug)
     except KeyboardInterrupt:
-        print("newswire: interrupted", file=sys.stderr)
-        return 130
+        print("newswire: interrupted; the warehouse keeps every batch committed before it",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug: one line, the traceback on request
+        reason = f"internal error: {type(exc).__name__}: {_one_line(exc)}"
+        if not debug:
+            reason += f" (rerun with --debug or {DEBUG_ENV}=1 for the traceback)"
+        return _report(exc, EXIT_RUN_FAILED, debug, reason)
+
+
+def _report(exc: BaseException, code: int, debug: bool, text: str | None = None) -> int:
+    if debug:
+        traceback.print_exception(exc, file=sys.stderr)
+    message = text if text is not None else str(exc)
+    if code == EXIT_RUN_FAILED and isinstance(exc, RunFailedError):
+        print(message, file=sys.stderr)  # the run's own report: a few lines, by design
+    else:
+        print(f"newswire: error: {_one_line_text(message)}", file=sys.stderr)
+    return code
+
+
+def _one_line(exc: BaseException) -> str:
+    return _one_line_text(str(exc)) or type(exc).__name__
+
+
+def _one_line_text(text: str) -> str:
+    return " ".join(text.split())
+
+
+class _signals_as_interrupts:  # noqa: N801 (used as a context manager)
+    """SIGTERM stops a command the way Ctrl-C does: the current batch is abandoned, the
+    warehouse keeps what was committed, and the process exits 130 with one line."""
+
+    def __enter__(self) -> None:
+        self._previous = signal.getsignal(signal.SIGTERM)
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+
+    def __exit__(self, *exc: object) -> None:
+        signal.signal(signal.SIGTERM, self._previous)
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -113,13 +226,24 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    from flows import runs
     from tasks.backfill_plan import window_days
+    from warehouse import known_sources, require_warehouse
 
     window_days(args.start, args.end)  # a bad window fails here, before a Prefect run starts
-
     settings = Settings.from_env(db_path=args.db, feeds_path=args.feeds, dask_address=args.dask)
+    require_warehouse(settings.db_path)  # a backfill reworks a warehouse; it never makes one
+    _check_sources(args.sources, known_sources(settings.db_path), settings.db_path)
+
+    from flows import runs
+
     return runs.run_backfill(settings, args.start, args.end, args.mode, args.sources)
+
+
+def _check_sources(asked: Sequence[str], known: Sequence[str], db: Path) -> None:
+    unknown = [name for name in asked if name not in known]
+    if unknown:
+        listed = ", ".join(repr(n) for n in known) or "none"
+        raise ConfigError(f"unknown source {unknown[0]!r} in {db}; its sources are: {listed}")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -130,17 +254,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    from warehouse import format_result, query
+    from warehouse import fit_line, format_result, query_all, terminal_width
 
     settings = Settings.from_env(db_path=args.db)
-    print(format_result(query(settings.db_path, args.query), args.format))
+    results = query_all(settings.db_path, args.query)  # checks every statement before any runs
+    width = terminal_width()
+    for number, (statement, result) in enumerate(results, 1):
+        if len(results) > 1:
+            if number > 1:
+                print()
+            print(fit_line(f"-- statement {number} of {len(results)}: {statement}", width))
+        print(format_result(result, args.format, width=width))
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from warehouse import export_tables
+    from warehouse import export_tables, require_warehouse
 
     settings = Settings.from_env(db_path=args.db)
+    require_warehouse(settings.db_path)
     written = export_tables(settings.db_path, args.out, args.format)
     print(f"exported {len(written)} tables to {args.out}")
     for path in written:
@@ -155,9 +287,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_brief(args: argparse.Namespace) -> int:
-    from flows import runs
+    from warehouse import require_warehouse
 
     settings = Settings.from_env(db_path=args.db)
+    require_warehouse(settings.db_path)
+
+    from flows import runs
+
     return runs.write_brief(settings, args.since, args.out)
 
 

@@ -39,7 +39,9 @@ from tasks.pipeline import (
     assemble_batch,
     count_by_source,
     distinct_entries,
+    every_source_failed,
     failed_urls,
+    failure_hint,
     fetch_batch,
     fetch_feeds_task,
     in_batches,
@@ -53,6 +55,7 @@ from tasks.pipeline import (
     summary_table,
     timed,
 )
+from tasks.progress import report_progress
 from tasks.records import Entry, Failure, LoadBatch, Response, RunSummary
 from warehouse import Warehouse
 
@@ -112,7 +115,8 @@ def publish_brief(settings: Settings) -> None:
     """The morning brief next to the warehouse, and in the Prefect UI; never fails the run."""
     logger = get_run_logger()
     try:
-        logger.info("brief: %s", publish_brief_artifacts(settings.db_path, settings.db_path.parent))
+        logger.info("brief: %s", publish_brief_artifacts(settings.db_path, settings.db_path.parent,
+                                                         settings.brief_since))
     except NewswireError as exc:
         logger.error("brief not published: %s", exc)
 
@@ -139,6 +143,7 @@ def load_entries(
     retry: set[str] = set()
     seconds, work = stage_timer(), stage_timer()
     pending: PrefectFuture[list[Response | Failure]] | None = None
+    finished = 0
     if batches:
         pending = fetch_batch.submit(0, page_requests(batches[0], feed_urls), settings, robots,
                                      deadline)
@@ -163,6 +168,8 @@ def load_entries(
                 retry |= retry_sources(done.drafts)
                 _log_batch(logger, done.batch_no, len(batches), loaded.articles_inserted,
                            failed_urls(done.drafts))
+                finished += len(done.drafts)
+                report_progress("articles", finished, len(entries))
                 update_progress_artifact(progress,
                                          progress=100.0 * (done.batch_no + 1) / len(batches))
     if batches:
@@ -210,6 +217,10 @@ def nightly_ingest(feeds: str = "", db: str = "") -> dict[str, Any] | State:
                      db=str(settings.db_path))
     except FatalError as exc:
         return fatal(exc)
+    if every_source_failed(summary):  # nothing reached: the run failed, whatever it stored
+        hint = failure_hint(summary)
+        get_run_logger().error("%s", hint)
+        return Failed(message=hint, data=summary_dict(summary))
     return summary_dict(summary)
 
 

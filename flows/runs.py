@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, cast
 
+import httpx
 from prefect.settings import (
     PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
     get_current_settings,
@@ -18,7 +19,7 @@ from prefect.settings import (
 
 from flows.nightly import nightly_ingest
 from tasks.config import Settings
-from tasks.errors import FatalError
+from tasks.errors import ConfigError, FatalError, RunFailedError
 from tasks.feeds import read_feeds_file
 
 EXIT_RUN_FAILED = 1
@@ -46,20 +47,52 @@ def terminal_run() -> Iterator[None]:
         yield
 
 
+PREFECT_API_TIMEOUT_S = 5.0
+
+
+def check_prefect_api() -> None:
+    """Fail fast, in one line, when PREFECT_API_URL is set but nothing answers there.
+
+    Raises:
+        ConfigError: the API does not answer its health check.
+    """
+    url = get_current_settings().api.url
+    if not url:
+        return
+    health = str(url).rstrip("/") + "/health"
+    try:
+        response = httpx.get(health, timeout=PREFECT_API_TIMEOUT_S)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(
+            f"cannot reach the Prefect API at {url} (PREFECT_API_URL): {reason}; start it "
+            "(`make server`) or unset PREFECT_API_URL to run without a server"
+        ) from None
+
+
 def run_ingest(settings: Settings) -> int:
-    """`newswire ingest`: one nightly run, now. 0 when it completed, even with failed sources."""
+    """`newswire ingest`: one nightly run, now. 0 when it completed, even with failed sources.
+
+    Raises:
+        RunFailedError: every source failed; the message is the run's report and a hint.
+        FatalError: the run could not go on (feeds file, warehouse, Prefect API).
+    """
     read_feeds_file(settings.feeds_path)  # a bad feeds file fails here, before Prefect starts
+    check_prefect_api()
     _export_overrides(settings)
     with terminal_run():
         state = nightly_ingest(
             feeds=str(settings.feeds_path), db=str(settings.db_path), return_state=True
         )
-    if not state.is_completed():
-        raise FatalError(state.message or "the ingest run did not complete")
-    summary = cast(dict[str, Any], state.result())
-    print("\n".join(summary["lines"]))
-    print(f"warehouse: {settings.db_path}")
-    return 0
+    result = state.result(raise_on_failure=False)
+    if isinstance(result, dict) and "lines" in result:  # the run ended, Completed or Failed
+        report = "\n".join([*result["lines"], f"warehouse: {settings.db_path}"])
+        if not state.is_completed():
+            raise RunFailedError(f"{report}\n{state.message}")
+        print(report)
+        return 0
+    raise FatalError(state.message or "the ingest run did not complete")
 
 
 def run_backfill(
@@ -68,6 +101,7 @@ def run_backfill(
     """`newswire backfill`: the same flow the Prefect UI starts."""
     from flows.backfill import backfill  # noqa: PLC0415 (the backfill flow is optional wiring)
 
+    check_prefect_api()
     _export_overrides(settings)
     with terminal_run():
         state = backfill(
@@ -85,6 +119,9 @@ def write_brief(settings: Settings, since: str, out: Path) -> int:
     """`newswire brief`: the morning brief as one self-contained HTML file."""
     from flows.brief import write_brief_file  # noqa: PLC0415
 
-    path = write_brief_file(settings.db_path, since, out)
+    try:
+        path = write_brief_file(settings.db_path, since, out)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the brief to {out}: {exc.strerror or exc}") from None
     print(f"brief: {path}", file=sys.stdout)
     return 0

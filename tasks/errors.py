@@ -7,6 +7,7 @@
     │   └── WarehouseError          the DuckDB warehouse cannot be used
     │       ├── SchemaTooNewError   the file was written by a newer newswire
     │       └── QueryError          an ad-hoc SQL query failed (newswire sql)
+    ├── RunFailedError              the run ended but achieved nothing (every source failed); exit 1
     └── TransientError              worth retrying (timeouts, 429, 5xx); handled inside the fetcher
 
 Expected per-item failures (a 404, a page that is not HTML, an empty
@@ -43,6 +44,10 @@ class SchemaTooNewError(WarehouseError):
 
 class QueryError(WarehouseError):
     """An ad-hoc query failed; the message is DuckDB's reason on one line."""
+
+
+class RunFailedError(NewswireError):
+    """The run ended as Failed (every source failed); the message is its report, a few lines."""
 
 
 class TransientError(NewswireError):

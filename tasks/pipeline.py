@@ -405,6 +405,24 @@ def summary_lines(summary: RunSummary) -> list[str]:
     return lines
 
 
+NETWORK_REASONS = ("connect_error", "dns_error", "timeout", "read_error")
+
+
+def every_source_failed(summary: RunSummary) -> bool:
+    """True when the run reached no source at all: it achieved nothing and ends Failed."""
+    return bool(summary.sources) and summary.sources_failed == len(summary.sources)
+
+
+def failure_hint(summary: RunSummary) -> str:
+    """One line on the likely cause when every source failed, from the reasons recorded."""
+    details = [s.detail or "" for s in summary.sources if s.feed_status == "failed"]
+    if all(d.startswith(NETWORK_REASONS) for d in details):
+        return ("every source failed to connect: is this machine offline, or behind a proxy "
+                "(set HTTPS_PROXY / HTTP_PROXY)?")
+    return ("every source failed: check the feed URLs in the feeds file and the reasons above "
+            "(fetch_log has one row per attempt)")
+
+
 def summary_table(summary: RunSummary) -> list[dict[str, object]]:
     """Rows of the run's summary table artifact (one per source)."""
     return [

@@ -2,27 +2,33 @@
 
 No network and no setup: the site under seeds/demo/site is served by a local
 thread, its feed links are rewritten to that server's address, and a fresh
-warehouse under data/demo/ receives the run.
+warehouse under data/demo/ receives the run. The demo marks the warehouse it makes
+(`warehouse_meta.made_by`) and replaces only a warehouse that carries that mark.
 """
 
 from __future__ import annotations
 
 import mimetypes
 import os
-import shutil
 import sys
+import tempfile
 import time
+from datetime import UTC, datetime
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from flows.brief import write_brief_file
+from flows.brief import brief_path
 from flows.localsite import LocalSite
 from flows.runs import run_ingest
 from tasks.config import Settings
-from warehouse import format_result, query
+from tasks.errors import ConfigError
+from warehouse import Warehouse, format_result, query, warehouse_meta
+from warehouse.snapshot import live_path, lock_path, remove_stale_temps
 
 DEMO_DB = Path("data/demo/newswire.duckdb")
+MADE_BY = "made_by"
+DEMO_MAKER = "newswire demo"
 BASE_PLACEHOLDER = "{BASE}"
 STORIES_SQL = """
 select title, source, cast(published_at as date) as published, round(score, 2) as score,
@@ -76,25 +82,53 @@ def demo_feeds_file(site: LocalSite, directory: Path) -> Path:
     return path
 
 
-def fresh_warehouse(db: Path) -> None:
-    """Remove a previous demo warehouse (snapshot, live file, lock) so the demo starts clean."""
-    db.parent.mkdir(parents=True, exist_ok=True)
-    for sibling in db.parent.glob(f"*{db.name}*"):
-        if sibling.is_dir():
-            shutil.rmtree(sibling)
-        else:
-            sibling.unlink()
+def demo_files(db: Path, now: datetime) -> list[Path]:
+    """Every file a demo run writes for the warehouse `db` (besides unfinished snapshots)."""
+    live = live_path(db)
+    return [db, live, live.with_name(live.name + ".wal"), lock_path(db),
+            brief_path(db.parent, now)]
+
+
+def claim_demo_target(db: Path, now: datetime) -> None:
+    """Make way for a demo warehouse at `db`, touching nothing the demo did not make.
+
+    A warehouse is the demo's own only when its `warehouse_meta` says so (the name of a
+    file proves nothing); then its files are removed. Anything else there is refused.
+
+    Raises:
+        ConfigError: `db` or a file the demo would write belongs to someone else.
+    """
+    if db.is_dir():
+        raise ConfigError(f"{db} is a folder; give the demo a warehouse file path, "
+                          "e.g. --db data/demo/newswire.duckdb")
+    existing = [p for p in demo_files(db, now) if p.exists()]
+    if not existing:
+        return
+    owner = db if db.exists() else live_path(db)
+    if not owner.exists() or warehouse_meta(owner).get(MADE_BY) != DEMO_MAKER:
+        raise ConfigError(
+            f"{existing[0]} exists and was not made by `newswire demo`; the demo replaces only "
+            "its own warehouse: choose another --db (e.g. a new file under data/demo/)"
+        )
+    for path in existing:
+        path.unlink(missing_ok=True)
+    remove_stale_temps(db)
 
 
 def run_demo(db: Path | None = None) -> int:
-    # The sample site is local: no politeness delay. The flow reads its settings from the
-    # environment (as a served deployment does), so the override goes there.
+    # The sample site is local: no politeness delay; its stories are from 2025, so the brief
+    # covers them all. The flow reads its settings from the environment (as a served
+    # deployment does), so the overrides go there.
     os.environ.setdefault("NEWSWIRE_PER_HOST_DELAY_S", "0")
+    os.environ.setdefault("NEWSWIRE_BRIEF_SINCE", "all")
     db = db or DEMO_DB
-    fresh_warehouse(db)
     started = time.perf_counter()
-    with serve_demo_site() as site:
-        feeds = demo_feeds_file(site, db.parent)
+    claim_demo_target(db, datetime.now(UTC))
+    with Warehouse.open(db, run_id="demo") as wh:  # the marker goes in before any story
+        wh.set_meta(MADE_BY, DEMO_MAKER)
+    with tempfile.TemporaryDirectory(prefix="newswire-demo-") as scratch, \
+            serve_demo_site() as site:
+        feeds = demo_feeds_file(site, Path(scratch))
         settings = Settings.from_env(db_path=db, feeds_path=feeds)
         code = run_ingest(settings)
     if code:
@@ -102,9 +136,10 @@ def run_demo(db: Path | None = None) -> int:
     stories = query(db, STORIES_SQL)
     print(f"\nChina–Japan stories in the demo ({len(stories.rows)}):")
     print(format_result(stories, "table"))
-    brief = write_brief_file(db, "all", db.parent / "brief.html")
     print(f"\ndemo finished in {time.perf_counter() - started:.1f} s; query it with:")
     command = os.path.relpath(sys.argv[0]) if sys.argv[0].endswith("newswire") else "newswire"
     print(f'  {command} sql --db {db} "select * from china_japan_stories"')
-    print(f"morning brief: {brief.resolve()}")
+    brief = brief_path(db.parent, datetime.now(UTC))
+    if brief.exists():
+        print(f"morning brief: {brief.resolve()}")
     return 0

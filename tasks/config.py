@@ -36,6 +36,7 @@ FEED_CONCURRENCY = 16
 RETRIES = 3
 RUN_BUDGET_S = 3600.0
 MIN_TEXT_CHARS = 250
+BRIEF_SINCE = "1d"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,7 @@ class Settings:
     contact_url: str = DEFAULT_CONTACT_URL
     dask_address: str | None = None
     timezone: str = "UTC"
+    brief_since: str = BRIEF_SINCE
 
     @property
     def user_agent(self) -> str:

@@ -1,11 +1,18 @@
 """newswire's DuckDB warehouse: the single writer, read-only snapshots, export.
 
     Warehouse        the one writer (`with Warehouse.open(path, run_id=...) as wh:`)
-    open_reader      a read-only connection to the published snapshot
+    open_reader      a read-only connection to the published snapshot, for newswire's own code
+    open_query_reader  the same, locked: no other file, no extension, no SET (for user SQL)
     query            one read-only query -> QueryResult (columns, rows)
+    query_all        every query of a script -> [(statement, QueryResult)] (newswire sql)
     completed_child_runs  the finished days of a retried backfill
     format_result    a QueryResult as table, csv or json text
+    terminal_width   the width of stdout's terminal, None when piped
+    fit_line         a line cut to a width with "…"
     export_tables    the story tables as date-partitioned parquet/csv
+    require_warehouse  refuse a path where no warehouse is (readers never make one)
+    known_sources    the source names a warehouse knows
+    warehouse_meta   facts about the file itself (made_by: who created it)
     SCHEMA_VERSION   the newest migration this code knows
 
 Only this package imports duckdb.
@@ -13,8 +20,18 @@ Only this package imports duckdb.
 
 from __future__ import annotations
 
+from warehouse.existing import known_sources, require_warehouse, warehouse_meta
 from warehouse.export import export_tables
-from warehouse.reader import completed_child_runs, format_result, open_reader, query
+from warehouse.reader import (
+    completed_child_runs,
+    fit_line,
+    format_result,
+    open_query_reader,
+    open_reader,
+    query,
+    query_all,
+    terminal_width,
+)
 from warehouse.records import LoadResult, QueryResult, StoredArticle
 from warehouse.schema import SCHEMA_VERSION
 from warehouse.writer import Warehouse
@@ -27,7 +44,14 @@ __all__ = [
     "Warehouse",
     "completed_child_runs",
     "export_tables",
+    "fit_line",
     "format_result",
+    "known_sources",
+    "open_query_reader",
     "open_reader",
     "query",
+    "query_all",
+    "require_warehouse",
+    "terminal_width",
+    "warehouse_meta",
 ]

@@ -643,6 +643,17 @@ class Warehouse:
             if len(rows) < batch_size:
                 return
 
+    # ------------------------------------------------------------------ facts about the file
+    def set_meta(self, key: str, value: str) -> None:
+        """Record a fact about the warehouse itself (e.g. made_by) in `warehouse_meta`."""
+        with self._transaction("set warehouse meta"):
+            self.con.execute(
+                "insert or replace into warehouse_meta (key, value, set_at, run_id) "
+                "values (?, ?, ?, ?)",
+                [key, value, datetime.now(UTC), self.run_id],
+            )
+        self._changed()
+
     # ------------------------------------------------------------------ runs
     def start_run(self, run_id: str, flow: str, params: Mapping[str, object]) -> None:
         """Record a run as 'running' (again, if a retried flow run reuses its id)."""

@@ -14,7 +14,8 @@ from tests.integration.test_warehouse_load import make_article, make_batch
 from warehouse import SCHEMA_VERSION, Warehouse, query
 from warehouse.snapshot import WriterLock, live_path, lock_path, temp_prefix
 
-TABLES = {"sources", "articles", "pages", "tags", "runs", "fetch_log", "schema_migrations"}
+TABLES = {"sources", "articles", "pages", "tags", "runs", "fetch_log", "schema_migrations",
+          "warehouse_meta"}
 VIEWS = {"china_japan_stories", "daily_topic_counts", "source_health", "latest_run"}
 
 

@@ -19,10 +19,12 @@ from typing import Literal
 
 import duckdb
 
+from tasks.errors import ConfigError
 from warehouse.reader import open_reader
 
 logger = logging.getLogger(__name__)
 
+EXPORT_MARKER = ".newswire-export"
 PARTITION_COLUMNS = ["year", "month", "day"]
 
 # table name -> its rows plus `happened_at`, the instant that decides the partition.
@@ -58,28 +60,62 @@ from dated
 def export_tables(path: Path, out_dir: Path, fmt: Literal["parquet", "csv"]) -> list[Path]:
     """Write the story tables under `out_dir`, one folder per table; return the folders.
 
-    A folder that already exists is replaced, so re-exporting gives a clean copy.
+    `out_dir` must be new, empty, or an earlier export (it holds `.newswire-export`); an
+    earlier export's table folders are replaced, so re-exporting gives a clean copy.
 
     Raises:
         WarehouseError: no warehouse at `path`, or it cannot be opened.
+        ConfigError: `out_dir` holds someone else's files, or cannot be written.
         ValueError: `fmt` is not parquet or csv.
     """
     if fmt not in ("parquet", "csv"):
         raise ValueError(f"unknown export format {fmt!r}; use parquet or csv")
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
     con = open_reader(path)
     try:
+        claim_export_folder(out_dir)
+        written: list[Path] = []
         for table, body in EXPORT_QUERIES.items():
             target = out_dir / table
             _write(con, _PARTITIONED.format(body=body), target, fmt)
             target.mkdir(exist_ok=True)
             written.append(target)
             logger.info("export: %s -> %s", table, target)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the export to {out_dir}: {exc.strerror or exc}") from None
+    except duckdb.IOException as exc:
+        raise ConfigError(f"cannot write the export to {out_dir}: {_first_line(exc)}") from None
     finally:
         con.close()
     return written
+
+
+def claim_export_folder(out_dir: Path) -> None:
+    """Make `out_dir` an export folder: new, empty, or marked by an earlier export.
+
+    An earlier export's table folders are replaced; a folder with anything else in it
+    is refused, so an export never deletes what it did not write.
+
+    Raises:
+        ConfigError: `out_dir` is a file, or a folder holding files of someone else's.
+        OSError: the folder cannot be created or written.
+    """
+    marker = out_dir / EXPORT_MARKER
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"--out {out_dir} is a file; give a folder")
+    if out_dir.is_dir() and not marker.exists() and any(out_dir.iterdir()):
+        raise ConfigError(
+            f"--out {out_dir} is not empty and was not written by `newswire export`; "
+            "give a new or empty folder"
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    marker.write_text("written by newswire export; its table folders are replaced on re-export\n",
+                      encoding="utf-8")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _write(con: duckdb.DuckDBPyConnection, sql: str, target: Path, fmt: str) -> None:

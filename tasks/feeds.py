@@ -234,18 +234,32 @@ def parse_feed(
     entries: list[Entry] = []
     skipped: list[Failure] = []
     seen: set[str] = set()
-    for raw in parsed.entries:
+    for index, raw in enumerate(parsed.entries, start=1):
         entry = _entry(raw, source, url)
         if entry is None:
-            label = _plain(raw.get("title", "")) or raw.get("id", "") or "untitled"
-            detail = _short(f"entry {label!r} has no http(s) link")
-            skipped.append(Failure(url, FailureReason.ENTRY_NO_LINK, detail))
+            skipped.append(_refused_entry(raw, url, index))
         elif entry.canonical_url not in seen:
             seen.add(entry.canonical_url)
             entries.append(entry)
     if parsed.bozo:
         logger.debug("feed %s parsed leniently: %s", url, _exception_line(parsed))
     return ParsedFeed(entries=tuple(entries), skipped=tuple(skipped), failure=None, title=title)
+
+
+def _refused_entry(raw: Any, feed_url: str, index: int) -> Failure:
+    """Why an entry yields no article, logged under its own link (or its place in the feed)."""
+    label = _plain(raw.get("title", "")) or raw.get("id", "") or "untitled"
+    link = "".join(str(raw.get("link") or "").split())
+    if not link:
+        detail = _short(f"entry {label!r} has no link")
+        return Failure(f"{feed_url}#entry-{index}", FailureReason.ENTRY_NO_LINK, detail)
+    absolute = link if urlsplit(link).scheme else _absolute(link, feed_url)
+    scheme = urlsplit(absolute).scheme.lower()
+    if scheme not in ("http", "https"):
+        detail = _short(f"entry {label!r}: scheme {scheme or 'missing'} is not http(s); refused")
+        return Failure(_short(absolute), FailureReason.BAD_SCHEME, detail)
+    detail = _short(f"entry {label!r}: link is not a usable http(s) URL")
+    return Failure(_short(absolute), FailureReason.ENTRY_NO_LINK, detail)
 
 
 def declares_entities(body: bytes) -> bool:

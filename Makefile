@@ -1,5 +1,8 @@
 # newswire: every target creates the virtualenv it needs.
-PY ?= python3.11
+# The first Python 3.11 or newer on PATH (override: make PY=/path/to/python3.12 demo).
+PY ?= $(shell for p in python3 python3.14 python3.13 python3.12 python3.11; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { echo $$p; break; }; \
+	done)
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -7,6 +10,8 @@ STAMP := $(VENV)/.installed
 .PHONY: install demo test e2e run server bench bench-tag bench-dask reliability lint clean
 
 $(STAMP): pyproject.toml
+	@test -x $(BIN)/python || test -n "$(PY)" || \
+		{ echo "newswire needs Python 3.11 or newer; none found on PATH (make PY=... to choose)" >&2; exit 2; }
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	@$(BIN)/pip install -q --upgrade pip
 	@$(BIN)/pip install -q -e '.[dev]'

@@ -38,10 +38,21 @@ logger = logging.getLogger(__name__)
 TOP_PER_TOPIC = 5
 TOP_PER_TOPIC_MARKDOWN = 3
 TREND_DAYS = 90
+MIN_TREND_DAYS = 14
 CHART_TOPICS = 8
 CHART_SOURCES = 12
 EVIDENCE_SHOWN = 3
 UNTAGGED = "untagged"
+TOPIC_LABELS = {
+    "diplomacy": "Diplomacy",
+    "trade_economy": "Trade & economy",
+    "security_military": "Security & military",
+    "territorial": "Territory",
+    "history": "History & memory",
+    "technology_export_controls": "Export controls & tech",
+    "people_tourism": "People & tourism",
+    UNTAGGED: "No topic",
+}
 OTHERS = "others"
 MAX_SINCE_DAYS = 3660
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -143,19 +154,30 @@ def format_when(value: datetime | date | None) -> str:
     return value.isoformat()
 
 
-def chart_period(data: BriefData, days: int = TREND_DAYS) -> tuple[date, str]:
-    """The last day the charts cover, and how the page names their period.
+def chart_period(data: BriefData, days: int = TREND_DAYS) -> tuple[date, int, str]:
+    """The last day the charts cover, how many days they span, and how the page names it.
 
     The charts end on the newest story's day (never after today), as the
     `topic_trends` rows read and `source_share` do: a warehouse that stopped
     being fed still shows its last months of coverage, with the dates said.
+    They start near the oldest story of the last `days`, so a young warehouse
+    gets a chart of its own weeks rather than months of flat lines.
     """
     today = data.until.astimezone(UTC).date()
     last = max((row.day for row in data.trends), default=today)
     last = min(last, today)
+    earliest = last - timedelta(days=days - 1)
+    with_stories = [r.day for r in data.trends if r.stories > 0 and earliest <= r.day <= last]
+    if with_stories:
+        days = min(days, max(MIN_TREND_DAYS, (last - min(with_stories)).days + 1))
     if last == today:
-        return last, f"the last {days} days"
-    return last, f"the {days} days to {last.isoformat()}"
+        return last, days, f"the last {days} days"
+    return last, days, f"the {days} days to {last.isoformat()}"
+
+
+def topic_label(topic: str) -> str:
+    """A topic in words ("trade_economy" -> "Trade & economy"); unknown names as they are."""
+    return TOPIC_LABELS.get(topic, topic)
 
 
 # ------------------------------------------------------------------ grouping
@@ -288,7 +310,8 @@ def trend_chart_svg(
             counts = [points[d].stories if d in points else 0 for d in axis]
             avg = [points[d].avg_7d if d in points else 0.0 for d in axis]
             ax.plot(axis, counts, color=color, alpha=0.25, linewidth=0.8)  # type: ignore[arg-type]
-            ax.plot(axis, avg, color=color, linewidth=1.8, label=topic)  # type: ignore[arg-type]
+            ax.plot(axis, avg, color=color, linewidth=1.8,  # type: ignore[arg-type]
+                    label=topic_label(topic))
         locator = AutoDateLocator()  # type: ignore[no-untyped-call]
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
@@ -348,6 +371,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["when"] = format_when
+    env.filters["topic"] = topic_label
     env.filters["href"] = link_target
     env.filters["pct"] = lambda v: f"{100.0 * float(v):.0f}%"
     return env
@@ -372,8 +396,8 @@ def render_html(
         The HTML document.
     """
     groups = group_by_topic(data.stories, top_n)
-    last_day, period = chart_period(data)
-    trend = trend_chart_svg(data.trends, last_day)
+    last_day, days, period = chart_period(data)
+    trend = trend_chart_svg(data.trends, last_day, days)
     share = share_chart_svg(data.shares)
     copies = sum(len(s.copies) for s in data.stories)
     sources = {s.source for s in data.stories}
@@ -426,7 +450,7 @@ def render_markdown(
     if not groups:
         lines.append("No China–Japan stories in this window.")
     for group in groups:
-        lines.append(f"## {md_text(group.topic)} ({group.total})")
+        lines.append(f"## {md_text(topic_label(group.topic))} ({group.total})")
         lines.append("")
         for story in group.stories:
             extra = f", +{len(story.copies)} copies" if story.copies else ""

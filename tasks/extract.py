@@ -822,6 +822,7 @@ R = TypeVar("R")
 _pool: cf.ProcessPoolExecutor | None = None
 _pool_workers = 0
 _pool_lock = threading.Lock()
+_starter: threading.Thread | None = None
 
 
 def extract_many(
@@ -921,11 +922,16 @@ def start_pool(workers: int) -> None:
         return  # started already (the CLI starts it before the flow does)
 
     def start() -> None:
-        pool = _get_pool(workers)
-        for _ in range(workers):
-            pool.submit(warm_worker)
+        try:
+            pool = _get_pool(workers)
+            for _ in range(workers):
+                pool.submit(warm_worker)
+        except RuntimeError:  # the interpreter is shutting down: there is nothing to warm
+            logger.debug("extraction pool not started: the process is exiting")
 
-    threading.Thread(target=start, name="extract-pool-start", daemon=True).start()
+    global _starter
+    _starter = threading.Thread(target=start, name="extract-pool-start", daemon=True)
+    _starter.start()
 
 
 def warm_worker() -> None:
@@ -942,6 +948,9 @@ def warm_worker() -> None:
 def shutdown_pool() -> None:
     """Stop the extraction pool (a later `extract_many` starts a new one)."""
     global _pool, _pool_workers
+    starter = _starter
+    if starter is not None and starter is not threading.current_thread():
+        starter.join()  # a pool it is still creating must not outlive this shutdown
     with _pool_lock:
         pool, _pool, _pool_workers = _pool, None, 0
     if pool is not None:

@@ -2,7 +2,7 @@
 
 Wiring only: windows, sitemap discovery, re-extraction and counting live in
 `tasks.backfill_plan` and `tasks.sitemaps`; fetching and loading reuse the
-nightly flow's `load_entries`; the one writer is `warehouse.Warehouse`.
+nightly flow's `load_entries` (in `flows.common`); the one writer is `warehouse.Warehouse`.
 
 A run of `backfill` starts one `backfill-day` child flow run per UTC date of the
 window. Each day writes under its own run id and records a `runs` row naming
@@ -29,7 +29,7 @@ from prefect.client.schemas.objects import State
 from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.nightly import current_run_id, fatal, load_entries
+from flows.common import current_run_id, fatal, load_entries
 from tasks.backfill_plan import (
     DayCounts,
     Mode,

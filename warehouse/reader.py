@@ -4,6 +4,15 @@ Readers open the published file (data/newswire.duckdb) read-only. The writer
 never opens that file with DuckDB, it only renames a finished copy onto it, so
 readers and the writer never wait for each other. A connection keeps seeing the
 snapshot it opened; open a new one to see later publications.
+
+Ad-hoc SQL (`query`, `query_all`, `newswire sql`) runs in a locked connection
+(`open_query_reader`): once the snapshot is attached read-only, DuckDB's own
+settings take away every other file (`enable_external_access = false` and the
+local file system disabled: no file reads or writes, ATTACH, COPY, EXPORT,
+INSTALL or LOAD) and `lock_configuration` keeps any SET or PRAGMA from giving
+that back. On top of that only queries run (select, from, with, values, show,
+describe, summarize, pivot, explain of a query); any other statement is refused
+by name before any statement runs.
 """
 
 from __future__ import annotations
@@ -12,6 +21,8 @@ import csv
 import io
 import json
 import re
+import shutil
+import sys
 import time
 import unicodedata
 from base64 import b64encode
@@ -29,33 +40,96 @@ from tasks.errors import QueryError, WarehouseError
 from warehouse.records import QueryResult
 
 READER_CONFIG = {"autoinstall_known_extensions": False}
+# The locked reader: no extension is installed, loaded or trusted, no secret is stored.
+QUERY_READER_CONFIG = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+    "allow_unsigned_extensions": False,
+    "allow_persistent_secrets": False,
+}
+# Set once the snapshot is attached (the attach itself must still open the file), in order.
+# Without external access DuckDB still lets the files of attached databases be opened (it adds
+# them to allowed_paths, which cannot then be emptied): a reader could detach the snapshot and
+# attach it again read-write. With the local file system disabled no file can be opened at all;
+# the snapshot's open handle keeps working. The lock refuses every later SET, RESET and PRAGMA.
+QUERY_READER_LOCK = (
+    "set enable_external_access = false",
+    "set disabled_filesystems = 'LocalFileSystem'",
+    "set lock_configuration = true",
+)
+QUERY_STATEMENTS = (duckdb.StatementType.SELECT,)
+QUERY_KINDS = "select, from, with, values, show, describe, summarize, pivot, explain"
 READER_CATALOG = "newswire"
 OPEN_RETRIES = 5
 OPEN_RETRY_DELAY_S = 0.1
 NULL_TEXT = "NULL"
 ELLIPSIS = "…"
+MIN_COLUMN_WIDTH = 4
+COLUMN_GAP = 3  # " | " between two columns
+EMPTY_QUERY = 'the query is empty: give newswire sql a statement, e.g. newswire sql "show tables"'
 _READ_ONLY = re.compile(r'Cannot execute statement of type "([^"]+)".*read-only', re.IGNORECASE)
+_NO_ACCESS = re.compile(r'Cannot access (?:file|directory) "([^"]*)"')
+_NO_FILES = re.compile(r"File system \w+ has been disabled")
+_LOCKED = re.compile(r'Cannot change configuration option "([^"]+)"')
+_LEADING = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", re.DOTALL)
+_NAME_MODIFIERS = frozenset({"OR", "REPLACE", "TEMP", "TEMPORARY", "PERSISTENT", "UNIQUE"})
+_NAME_KINDS = frozenset({"TABLE", "VIEW", "MACRO", "FUNCTION", "SECRET", "SEQUENCE", "SCHEMA",
+                         "INDEX", "TYPE", "DATABASE", "EXTENSIONS", "CHECKPOINT", "INSTALL"})
+_EXPLAIN = re.compile(r"explain\b\s*(?:\([^)]*\)\s*)?(?:analy[sz]e\b\s*)?(?:\([^)]*\)\s*)?",
+                      re.IGNORECASE)
 
 
 def open_reader(path: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the published snapshot at `path`, in UTC.
+    """A read-only connection to the published snapshot at `path`, in UTC, for newswire's own code.
 
     The snapshot is attached (read-only, as catalog `newswire`, made the default) to a
     fresh in-memory database. Unlike `duckdb.connect(path)`, which hands back the
     instance another connection of this process already has open on that path, this
     always opens the snapshot published now. Scratch tables may go to `memory`.
 
+    The connection itself may still reach other files (the export writes Parquet with
+    it, the DuckLake export attaches a lake): never run SQL from a user on it; that is
+    what `open_query_reader` is for.
+
     Raises:
         WarehouseError: there is no warehouse at `path`, or it cannot be opened.
     """
-    path = Path(path)
+    return _open(Path(path), READER_CONFIG)
+
+
+def open_query_reader(path: Path) -> duckdb.DuckDBPyConnection:
+    """A locked read-only connection to the snapshot at `path`, for SQL from a user.
+
+    As `open_reader`, and then DuckDB's external access is off, its local file system
+    disabled and its configuration locked: no file but the snapshot (already open) can
+    be read or written (read_csv, COPY, ATTACH, EXPORT, INSTALL and LOAD all fail, and so
+    does re-attaching the snapshot after a DETACH), no extension is loaded, and no SET
+    or PRAGMA can change that back. The `memory` catalog stays writable but lives in RAM
+    only, and a query that needs more than DuckDB's memory limit fails instead of
+    spilling to disk.
+
+    Raises:
+        WarehouseError: there is no warehouse at `path`, or it cannot be opened.
+    """
+    con = _open(Path(path), QUERY_READER_CONFIG)
+    try:
+        for statement in QUERY_READER_LOCK:
+            con.execute(statement)
+    except duckdb.Error as exc:
+        con.close()
+        raise WarehouseError(f"cannot lock the reader of {path}: {_first_line(exc)}") from None
+    return con
+
+
+def _open(path: Path, config: dict[str, bool]) -> duckdb.DuckDBPyConnection:
     last: duckdb.Error | None = None
     for attempt in range(OPEN_RETRIES):
         if not path.exists():
             if attempt == 0:
                 raise WarehouseError(f"no warehouse at {path}; run `newswire ingest` first")
         else:
-            con = duckdb.connect(":memory:", config=dict(READER_CONFIG))
+            con = duckdb.connect(":memory:", config=dict(config))
             try:
                 con.execute(f"attach ? as {READER_CATALOG} (read_only)", [str(path)])
                 con.execute(f"use {READER_CATALOG}")
@@ -70,23 +144,134 @@ def open_reader(path: Path) -> duckdb.DuckDBPyConnection:
 
 
 def query(path: Path, sql: str, params: Sequence[object] = ()) -> QueryResult:
-    """Run one read-only query against the published snapshot.
+    """Run one read-only query against the published snapshot, in a locked reader.
 
     Raises:
         WarehouseError: no warehouse at `path`.
-        QueryError: DuckDB rejected the query; the message is its reason on one line.
+        QueryError: the SQL is empty, holds more than one statement or a statement that
+            is not a query, or DuckDB rejected it; the message is the reason on one line.
     """
-    con = open_reader(path)
+    con = open_query_reader(path)
     try:
-        con.execute(sql, list(params))
+        statements = _read_only_statements(con, sql)
+        if len(statements) > 1:
+            raise QueryError(f"the query holds {len(statements)} statements; query() runs one "
+                             "(query_all runs several)")
+        return _run(con, statements[0], params)
+    finally:
+        con.close()
+
+
+def query_all(path: Path, sql: str) -> list[tuple[str, QueryResult]]:
+    """Run every statement of `sql` against the snapshot, in order, in one locked reader.
+
+    Each statement is checked before any runs: one that is not a query refuses them all.
+
+    Returns:
+        (the statement's text, its result) for each statement.
+
+    Raises:
+        WarehouseError: no warehouse at `path`.
+        QueryError: the SQL is empty, a statement is not a query, or DuckDB rejected one;
+            with several statements the message says which ("statement 2 of 3: ...").
+    """
+    con = open_query_reader(path)
+    try:
+        statements = _read_only_statements(con, sql)
+        results = []
+        for number, statement in enumerate(statements, 1):
+            try:
+                results.append((_statement_text(statement), _run(con, statement, ())))
+            except QueryError as exc:
+                raise QueryError(_numbered(number, len(statements), str(exc))) from None
+        return results
+    finally:
+        con.close()
+
+
+def _read_only_statements(
+    con: duckdb.DuckDBPyConnection, sql: str
+) -> list[duckdb.Statement]:
+    """The statements of `sql`, each checked to be a query.
+
+    Raises:
+        QueryError: `sql` does not parse, holds no statement, or holds one that is not a query.
+    """
+    try:
+        statements = con.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise QueryError(_query_message(exc)) from None
+    if not statements:
+        raise QueryError(EMPTY_QUERY)
+    for number, statement in enumerate(statements, 1):
+        refused = _refused_keyword(con, statement)
+        if refused:
+            raise QueryError(_numbered(number, len(statements), _read_only_message(refused)))
+    return statements
+
+
+def _refused_keyword(con: duckdb.DuckDBPyConnection, statement: duckdb.Statement) -> str | None:
+    """What names the statement ("COPY", "EXPLAIN ANALYZE of DELETE") when it is not a query."""
+    text = _LEADING.sub("", statement.query, count=1)
+    name = _statement_name(text)
+    try:
+        kind = statement.type
+    except ValueError:  # a type the Python client has no name for (UPDATE EXTENSIONS)
+        return name
+    if kind != duckdb.StatementType.EXPLAIN:
+        return None if kind in QUERY_STATEMENTS else name
+    # EXPLAIN ANALYZE runs what it explains: only the explanation of a query passes
+    prefix = _EXPLAIN.match(text)
+    try:
+        explained = con.extract_statements(text[prefix.end() if prefix else 0:])
+    except duckdb.Error:
+        return name
+    if len(explained) != 1:
+        return name
+    inner = _refused_keyword(con, explained[0])
+    return None if inner is None else f"{name} of {inner}"
+
+
+def _statement_name(text: str) -> str:
+    """The leading keywords of a statement: "COPY", "CREATE TEMP TABLE", "FORCE CHECKPOINT"."""
+    words = re.findall(r"[A-Za-z_]+", text[:100])
+    if not words or not text[:1].isalpha():
+        return "this statement"
+    name = [words[0].upper()]
+    for word in (w.upper() for w in words[1:5]):
+        if word not in _NAME_MODIFIERS and word not in _NAME_KINDS:
+            break
+        name.append(word)
+        if word in _NAME_KINDS:
+            break
+    return " ".join(name)
+
+
+def _run(
+    con: duckdb.DuckDBPyConnection, statement: duckdb.Statement, params: Sequence[object]
+) -> QueryResult:
+    try:
+        con.execute(statement, list(params))
         description = con.description
         rows = con.fetchall() if description else []
         columns = [str(d[0]) for d in description] if description else []
     except duckdb.Error as exc:
         raise QueryError(_query_message(exc)) from None
-    finally:
-        con.close()
     return QueryResult(columns=columns, rows=[tuple(r) for r in rows])
+
+
+def _statement_text(statement: duckdb.Statement) -> str:
+    """The statement as written, on one line, without leading comments."""
+    return " ".join(_LEADING.sub("", statement.query, count=1).split())
+
+
+def _numbered(number: int, count: int, message: str) -> str:
+    return message if count == 1 else f"statement {number} of {count}: {message}"
+
+
+def _read_only_message(what: str) -> str:
+    return (f"the warehouse is read-only here: {what} is not allowed "
+            f"(newswire sql runs queries: {QUERY_KINDS})")
 
 
 COMPLETED_CHILD_RUNS_SQL = """
@@ -112,8 +297,18 @@ def _query_message(exc: duckdb.Error) -> str:
     line = _first_line(exc)
     match = _READ_ONLY.search(line)
     if match:
-        return (f"the warehouse is read-only here: {match[1]} is not allowed "
-                "(only the ingest run writes; newswire sql runs queries)")
+        return _read_only_message(match[1])
+    match = _NO_ACCESS.search(line)
+    if match:
+        return f'newswire sql reads only the warehouse: access to "{match[1]}" is refused'
+    if _NO_FILES.search(line):
+        return ("newswire sql reads only the warehouse: no other file may be opened here "
+                "(and a query too large for memory cannot spill to disk)")
+    match = _LOCKED.search(line)
+    if match:
+        return f'newswire sql cannot change settings: "{match[1]}" is locked'
+    if isinstance(exc, duckdb.PermissionException):
+        return f"newswire sql reads only the warehouse: {line.split(': ', 1)[-1]}"
     return line
 
 
@@ -124,16 +319,24 @@ def _first_line(exc: BaseException) -> str:
 
 # --------------------------------------------------------------------------- formatting
 def format_result(
-    result: QueryResult, fmt: Literal["table", "csv", "json"], *, max_width: int = 60
+    result: QueryResult,
+    fmt: Literal["table", "csv", "json"],
+    *,
+    max_width: int = 60,
+    width: int | Literal["terminal"] | None = "terminal",
 ) -> str:
     """Render a result as an aligned text table, CSV or a JSON list of objects.
 
     Tables fit each column to its content, cut cells longer than `max_width` with
-    "…", show lists compactly ([a, b]) and NULL as "NULL". CSV leaves NULL empty
-    and writes lists as JSON arrays. JSON writes dates and times as ISO strings.
+    "…", show lists compactly ([a, b]) and NULL as "NULL". A table also fits in
+    `width` terminal columns: the widest columns are cut (with "…") until each line
+    fits, down to 4 columns each. `width="terminal"` is the terminal's width when
+    stdout is a terminal and no limit when it is piped; None is no limit. CSV
+    leaves NULL empty and writes lists as JSON arrays. JSON writes dates and times
+    as ISO strings. CSV and JSON are never cut.
     """
     if fmt == "table":
-        return _table(result, max_width)
+        return _table(result, max_width, terminal_width() if width == "terminal" else width)
     if fmt == "csv":
         return _csv(result)
     if fmt == "json":
@@ -141,7 +344,27 @@ def format_result(
     raise ValueError(f"unknown format {fmt!r}; use table, csv or json")
 
 
-def _table(result: QueryResult, max_width: int) -> str:
+def terminal_width() -> int | None:
+    """The width of the terminal stdout writes to, or None when stdout is not a terminal."""
+    try:
+        if not sys.stdout.isatty():
+            return None
+    except (AttributeError, ValueError):  # replaced or closed stdout
+        return None
+    return shutil.get_terminal_size().columns
+
+
+def fit_line(text: str, width: int | None) -> str:
+    """`text` cut to `width` terminal columns, ending with "…" when cut (None: as it is)."""
+    return text if width is None else _fit(text, max(width, 2))
+
+
+def _display_width(text: str) -> int:
+    """Terminal columns `text` takes: 2 for wide (CJK) characters, 0 for combining marks."""
+    return sum(_char_width(ch) for ch in text)
+
+
+def _table(result: QueryResult, max_width: int, total_width: int | None) -> str:
     if not result.columns:
         return "(no rows)"
     width = max(max_width, 2)
@@ -149,6 +372,12 @@ def _table(result: QueryResult, max_width: int) -> str:
     cells = [[_fit(_cell_text(v), width) for v in row] for row in result.rows]
     widths = [max([_display_width(h)] + [_display_width(r[i]) for r in cells])
               for i, h in enumerate(header)]
+    if total_width is not None:
+        fitted = _fit_widths(widths, total_width)
+        if fitted != widths:
+            widths = fitted
+            header = [_fit(h, w) for h, w in zip(header, widths, strict=True)]
+            cells = [[_fit(c, w) for c, w in zip(row, widths, strict=True)] for row in cells]
     right = [all(_is_number(row[i]) for row in result.rows if row[i] is not None)
              and any(row[i] is not None for row in result.rows)
              for i in range(len(header))]
@@ -160,6 +389,35 @@ def _table(result: QueryResult, max_width: int) -> str:
     count = len(result.rows)
     lines.append(f"({count} row{'' if count == 1 else 's'})")
     return "\n".join(lines)
+
+
+def _fit_widths(widths: list[int], total: int) -> list[int]:
+    """Column widths whose line fits in `total`: the widest columns give way first.
+
+    Every column over a common cap is cut to it (the cap as high as the line allows,
+    leftover columns going to the leftmost cut ones); no column goes below
+    MIN_COLUMN_WIDTH, so a very narrow terminal still gets lines longer than `total`.
+    """
+    budget = total - COLUMN_GAP * (len(widths) - 1)
+    if sum(widths) <= budget:
+        return widths
+    floor = [min(w, MIN_COLUMN_WIDTH) for w in widths]
+    if sum(floor) >= budget:
+        return floor
+    low, high = MIN_COLUMN_WIDTH, max(widths)  # sum at `low` fits, at `high` does not
+    while high - low > 1:
+        cap = (low + high) // 2
+        if sum(max(min(w, cap), f) for w, f in zip(widths, floor, strict=True)) <= budget:
+            low = cap
+        else:
+            high = cap
+    fitted = [max(min(w, low), f) for w, f in zip(widths, floor, strict=True)]
+    spare = budget - sum(fitted)
+    for i, w in enumerate(widths):
+        if spare and w > fitted[i]:
+            fitted[i] += 1
+            spare -= 1
+    return fitted
 
 
 def _is_number(value: object) -> bool:
@@ -198,10 +456,6 @@ def _char_width(ch: str) -> int:
     if unicodedata.combining(ch):
         return 0
     return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
-
-
-def _display_width(text: str) -> int:
-    return sum(_char_width(ch) for ch in text)
 
 
 def _fit(text: str, max_width: int) -> str:

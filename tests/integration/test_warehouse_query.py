@@ -15,7 +15,14 @@ from tests.integration.test_warehouse_load import (
     make_article,
     make_batch,
 )
-from warehouse import Warehouse, export_tables, open_reader, query
+from warehouse import (
+    Warehouse,
+    export_tables,
+    open_query_reader,
+    open_reader,
+    query,
+    query_all,
+)
 
 
 @pytest.fixture()
@@ -116,3 +123,66 @@ def test_csv_export_writes_every_row_with_a_header(db: Path, tmp_path: Path) -> 
                 for row in csv.DictReader(f.open(encoding="utf-8"))]
     assert len(articles) == 4 and "text" in articles[0]
     assert "html_gz" not in articles[0]
+
+
+def test_the_locked_reader_refuses_files_by_duckdbs_own_settings(db: Path, tmp_path: Path) -> None:
+    """Run on the connection itself, past the statement check: DuckDB refuses on its own."""
+    con = open_query_reader(db)
+    try:
+        refused = [
+            # the exploit of the issue: detach the snapshot and attach it again read-write
+            "use memory; detach newswire; attach '{db}' as w",
+            "copy (select 1 as x) to '{out}'",
+            "export database '{dir}'",
+            "select * from read_csv('{db}')",
+            "select * from read_text('/etc/hostname')",
+            "install httpfs",
+            "set enable_external_access = true",
+            "set disabled_filesystems = ''",
+            "set lock_configuration = false",
+            "pragma enable_profiling = 'json'",
+        ]
+        for sql in refused:
+            text = sql.format(db=db, out=tmp_path / "out.csv", dir=tmp_path / "export")
+            with pytest.raises(duckdb.Error):
+                con.execute(text)
+        attached = con.execute("select database_name from duckdb_databases() where not internal")
+        assert attached.fetchall() == [("memory",)], "the snapshot was detached, not re-attached"
+    finally:
+        con.close()
+    assert not (tmp_path / "out.csv").exists() and not (tmp_path / "export").exists()
+    assert query(db, "select count(*) from articles").rows == [(4,)]
+
+
+def test_internal_readers_keep_their_files(db: Path, tmp_path: Path) -> None:
+    con = open_reader(db)
+    try:
+        con.execute("copy (select count(*) as n from articles) to ?", [str(tmp_path / "n.csv")])
+    finally:
+        con.close()
+    assert (tmp_path / "n.csv").read_text().split() == ["n", "4"]
+
+
+def test_query_runs_one_statement_and_query_all_each(db: Path) -> None:
+    with pytest.raises(QueryError, match="holds 2 statements"):
+        query(db, "select 1; select 2")
+    with pytest.raises(QueryError, match="^the query is empty"):
+        query(db, " -- nothing\n")
+
+    results = query_all(db, "select count(*) as n from articles;\n/* two */ select 2 as two")
+
+    assert [(text, r.columns, r.rows) for text, r in results] == [
+        ("select count(*) as n from articles;", ["n"], [(4,)]),
+        ("select 2 as two", ["two"], [(2,)]),
+    ]
+
+
+def test_query_all_checks_every_statement_before_running_any(db: Path) -> None:
+    with pytest.raises(QueryError) as caught:
+        query_all(db, "select 1; explain analyze delete from articles; select * from nope")
+    assert str(caught.value).startswith(
+        "statement 2 of 3: the warehouse is read-only here: EXPLAIN of DELETE is not allowed")
+
+    with pytest.raises(QueryError, match="^statement 2 of 2: Catalog Error: Table with name nope"):
+        query_all(db, "select 1; select * from nope")
+    assert query_all(db, "explain analyze select count(*) from articles")[0][1].rows

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from warehouse import QueryResult, format_result
+from warehouse import QueryResult, fit_line, format_result
 from warehouse.neardup import Match, bands, check_distance, distance, resolve_roots, to_signed
 
 RESULT = QueryResult(
@@ -54,6 +54,60 @@ def test_table_cuts_long_text_with_an_ellipsis_and_flattens_newlines() -> None:
 
     assert out[2] == "line one line two " + "x" * 11 + "…"
     assert len(out[2]) == 30
+
+
+WIDE = QueryResult(
+    columns=["id", "title", "source", "score"],
+    rows=[
+        (1, "日中首脳会談、輸出規制と尖閣を協議 北京で三年ぶり" * 2, "Kyodo", 0.93),
+        (2, "Tokyo and Beijing resume talks on rare earths and seafood", "Nikkei Asia", 0.71),
+        (3, "短い", "新華社", None),
+    ],
+)
+
+
+def test_table_fits_the_width_by_cutting_the_widest_column_first() -> None:
+    lines = format_result(WIDE, "table", width=50).splitlines()
+
+    assert max(_display_col(line, len(line)) for line in lines) <= 50
+    assert lines[0].startswith("id | title")
+    cut = [line.split(" | ")[1] for line in lines[2:4]]
+    assert all(cell.rstrip().endswith("…") for cell in cut), cut
+    assert [line.split(" | ")[2].rstrip() for line in lines[2:5]] == ["Kyodo", "Nikkei Asia",
+                                                                      "新華社"]
+    assert lines[-1] == "(3 rows)"
+
+
+def test_a_fitted_table_with_wide_characters_keeps_its_pipes_in_line() -> None:
+    for width in (30, 41, 50, 57, 80):
+        lines = format_result(WIDE, "table", width=width).splitlines()[:-1]
+        pipes = {tuple(_display_col(line, i) for i, ch in enumerate(line) if ch in "|+")
+                 for line in lines}
+        assert len(pipes) == 1, (width, lines)
+        assert max(_display_col(line, len(line)) for line in lines) <= width
+
+
+def test_a_table_that_fits_or_has_no_width_is_not_cut() -> None:
+    full = format_result(WIDE, "table", width=None)
+
+    assert format_result(WIDE, "table", width=500) == full
+    assert format_result(WIDE, "table") == full, "stdout is no terminal under pytest: no limit"
+    assert "…" not in full.splitlines()[3]
+    assert format_result(WIDE, "csv") == format_result(WIDE, "csv", width=10)
+    assert format_result(WIDE, "json", width=10) == format_result(WIDE, "json")
+
+
+def test_a_very_narrow_width_cuts_no_column_below_four() -> None:
+    lines = format_result(WIDE, "table", width=10).splitlines()
+
+    assert lines[1] == "---+------+------+-----"
+    assert lines[2].split(" | ")[1] == "日… "  # 3 of its 4 columns: a wide character is 2
+
+
+def test_fit_line_cuts_by_display_width() -> None:
+    assert fit_line("-- statement 1 of 2: select '日中'", 24) == "-- statement 1 of 2: se…"
+    assert fit_line("select '日中関係'", 12) == "select '日…"
+    assert fit_line("short", None) == "short" and fit_line("short", 5) == "short"
 
 
 def test_table_of_an_empty_result_still_has_its_header() -> None:

@@ -1,8 +1,9 @@
 """Pure helpers of the fetcher: address rules, retry timing, content types, bounded decoding.
 
-Nothing here does network I/O except `PinnedBackend.connect_tcp`, which opens
-the connection the guard already approved; everything else is a plain function
-that the unit tests call directly.
+Nothing here does network I/O except `PinnedTransport` and its `PinnedBackend`,
+which open the connections the guard already approved (through httpcore's and
+httpx's public interfaces only); everything else is a plain function that the
+unit tests call directly.
 """
 
 from __future__ import annotations
@@ -11,15 +12,14 @@ import email.utils
 import ipaddress
 import itertools
 import random
-import select
-import socket
 import ssl
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
 
 import httpcore
+import httpx
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -250,101 +250,6 @@ def inflate_bounded(data: bytes, limit: int) -> bytes:
 
 
 # --------------------------------------------------------------------------- pinned connects
-class RememberedSocketStream(httpcore.AsyncNetworkStream):
-    """A connection that answers "is it readable?" from its socket, looked up once.
-
-    The pool asks it of every idle connection whenever a request starts or
-    ends; the AnyIO stream would find its socket through its attribute
-    machinery on each call, which cost more than the request itself.
-    """
-
-    def __init__(self, inner: httpcore.AsyncNetworkStream, sock: socket.socket | None) -> None:
-        self._inner = inner
-        self._sock = sock
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return await self._inner.read(max_bytes, timeout)
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        await self._inner.write(buffer, timeout)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    async def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        tls = await self._inner.start_tls(ssl_context, server_hostname, timeout)
-        return RememberedSocketStream(tls, self._sock)
-
-    def get_extra_info(self, info: str) -> Any:
-        if info == "is_readable":
-            return socket_readable(self._sock)
-        if info == "socket":
-            return self._sock
-        return self._inner.get_extra_info(info)
-
-
-def socket_readable(sock: socket.socket | None) -> bool:
-    """True when a read would not block: data waiting, the peer closed, or no socket left."""
-    fd = -1 if sock is None else sock.fileno()
-    if fd < 0:
-        return True
-    poller = select.poll()
-    poller.register(fd, select.POLLIN)
-    return bool(poller.poll(0))
-
-
-class LeanConnectionPool(httpcore.AsyncConnectionPool):
-    """httpcore's pool with a request-to-connection assignment linear in the connections.
-
-    The stock assignment, run whenever a request starts or ends, counts the
-    connections once per idle connection and lists every connection once per
-    queued request: with 16 connections it cost more CPU than the requests.
-    This one makes one pass to drop closed and expired connections, then
-    gives each queued request the first usable connection, a new one while
-    under the limit, or the place of an idle connection for another origin.
-    """
-
-    def _assign_requests_to_connections(self) -> list[Any]:
-        closing: list[Any] = []
-        kept: list[Any] = []
-        for existing in self._connections:
-            if existing.is_closed():
-                continue
-            if existing.has_expired():
-                closing.append(existing)
-            else:
-                kept.append(existing)
-        while len(kept) > self._max_keepalive_connections:
-            idle = next((c for c in kept if c.is_idle()), None)
-            if idle is None:
-                break
-            kept.remove(idle)
-            closing.append(idle)
-        self._connections[:] = kept
-        kept = self._connections
-        for request in [r for r in self._requests if r.is_queued()]:
-            origin = request.request.url.origin
-            connection: Any = next(
-                (c for c in kept if c.can_handle_request(origin) and c.is_available()), None
-            )
-            if connection is None and len(kept) >= self._max_connections:
-                idle = next((c for c in kept if c.is_idle()), None)
-                if idle is None:
-                    continue  # stays queued until a connection frees up
-                kept.remove(idle)
-                closing.append(idle)
-            if connection is None:
-                connection = self.create_connection(origin)
-                kept.append(connection)
-            request.assign_to_connection(connection)
-        return closing
-
-
 class PinnedBackend(httpcore.AsyncNetworkBackend):
     """Connect to the addresses the SSRF guard approved, not to a fresh DNS answer.
 
@@ -370,11 +275,10 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
         last: Exception | None = None
         for address in addresses:
             try:
-                stream = await self._inner.connect_tcp(
+                return await self._inner.connect_tcp(
                     address, port, timeout=timeout, local_address=local_address,
                     socket_options=socket_options,
                 )
-                return RememberedSocketStream(stream, stream.get_extra_info("socket"))
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last = exc
         assert last is not None
@@ -390,3 +294,104 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
+
+
+# Most specific first: an httpcore.ReadTimeout becomes an httpx.ReadTimeout, not a
+# TimeoutException.
+_HTTPCORE_ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.ProxyError, httpx.ProxyError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.ProtocolError, httpx.ProtocolError),
+)
+
+
+@contextmanager
+def _httpx_errors() -> Iterator[None]:
+    """Raise httpcore's errors as the matching httpx errors, the original as the cause."""
+    try:
+        yield
+    except Exception as exc:
+        for source, target in _HTTPCORE_ERRORS:
+            if isinstance(exc, source):
+                raise target(str(exc)) from exc
+        raise
+
+
+class _ResponseStream(httpx.AsyncByteStream):
+    def __init__(self, stream: AsyncIterable[bytes]) -> None:
+        self._stream = stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _httpx_errors():
+            async for part in self._stream:
+                yield part
+
+    async def aclose(self) -> None:
+        close = getattr(self._stream, "aclose", None)
+        if close is not None:
+            await close()
+
+
+class PinnedTransport(httpx.AsyncBaseTransport):
+    """An httpx transport over one httpcore pool that connects through `PinnedBackend`.
+
+    Built from public parts only: httpx's transport interface, httpcore's pool
+    with its `network_backend` argument, and `httpx.Limits` for the pool's size.
+
+        >>> pins = {"news.example": ("93.184.216.34",)}
+        >>> limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
+        >>> client = httpx.AsyncClient(transport=PinnedTransport(pins, limits))  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        pins: Mapping[str, tuple[str, ...]],
+        limits: httpx.Limits,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=PinnedBackend(pins),
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.AsyncByteStream)
+        core_request = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        with _httpx_errors():
+            response = await self._pool.handle_async_request(core_request)
+        assert isinstance(response.stream, AsyncIterable)
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=_ResponseStream(response.stream),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        with _httpx_errors():
+            await self._pool.aclose()

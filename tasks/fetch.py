@@ -1,9 +1,9 @@
 """The guarded async fetcher: feeds, article pages, robots.txt and sitemaps.
 
-Each public function takes a whole batch, runs it concurrently on one shared
-`httpx.AsyncClient` inside its own event loop (`asyncio.run`), and returns one
-`Response` or `Failure` per input, in input order. Nothing is raised for a
-per-URL problem.
+Each public function takes a whole batch, runs it concurrently inside its own
+event loop (`asyncio.run`) on pooled `httpx.AsyncClient`s (each host its own,
+of at most `LANE_CONNECTIONS` connections), and returns one `Response` or
+`Failure` per input, in input order. Nothing is raised for a per-URL problem.
 
 What every request goes through:
 
@@ -38,11 +38,11 @@ import logging
 import socket
 import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
 
@@ -53,8 +53,7 @@ from tasks._net import (
     HTML_TYPES,
     BoundedDecoder,
     DecodeError,
-    LeanConnectionPool,
-    PinnedBackend,
+    PinnedTransport,
     backoff_delay,
     classify_address,
     inflate_bounded,
@@ -88,7 +87,13 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 MAX_IN_FLIGHT = 64
-"""Requests in flight at once across all hosts in one call (also the connection pool size)."""
+"""Requests in flight at once across all hosts in one call."""
+LANE_CONNECTIONS = 4
+"""Connections of one pooled client. Each host gets its own clients ("lanes"), as many as
+its concurrency needs: httpcore's pool does work in proportion to the square of its
+connections whenever a request starts or ends, so pools stay small instead of one shared."""
+KEEPALIVE_EXPIRY_S = 5.0
+"""An idle connection is closed after this long."""
 RESPONSE_TIME_FACTOR = 2.0
 """A whole response (headers and body) must arrive within this many times `timeout_s`."""
 MAX_RETRY_AFTER_S = 120.0
@@ -352,17 +357,37 @@ class _Attempts:
 
 
 # --------------------------------------------------------------------------- per-host gate
-class _HostGate:
-    """At most `concurrency` requests in flight to one host, starts `delay_s` apart."""
+@dataclass
+class _Lane:
+    """One pooled client of a host and the requests it carries now."""
 
-    def __init__(self, concurrency: int, delay_s: float) -> None:
+    client: httpx.AsyncClient
+    capacity: int
+    busy: int = 0
+
+
+class _HostGate:
+    """At most `concurrency` requests in flight to one host, starts `delay_s` apart.
+
+    The host's requests go out through its own clients (lanes) of at most
+    `LANE_CONNECTIONS` connections each, opened as the concurrency needs them; a
+    request takes the first lane with a free connection, so connections are reused.
+    """
+
+    def __init__(
+        self, concurrency: int, delay_s: float, open_client: Callable[[int], httpx.AsyncClient]
+    ) -> None:
         self._slots = asyncio.Semaphore(concurrency)
         self._delay_s = delay_s
         self._turn = asyncio.Lock()
         self._next_start = 0.0
+        self._lane_size = min(concurrency, LANE_CONNECTIONS)
+        self._open_client = open_client
+        self.lanes: list[_Lane] = []
 
     @asynccontextmanager
-    async def slot(self, deadline: float | None) -> AsyncIterator[None]:
+    async def slot(self, deadline: float | None) -> AsyncIterator[httpx.AsyncClient]:
+        """Wait for a turn to send one request to the host; yields the client to send it with."""
         async with self._slots:
             if self._delay_s > 0:
                 async with self._turn:
@@ -373,7 +398,22 @@ class _HostGate:
                     if wait > 0:
                         await asyncio.sleep(wait)
                     self._next_start = time.monotonic() + self._delay_s
-            yield
+            lane = self._free_lane()
+            lane.busy += 1
+            try:
+                yield lane.client
+            finally:
+                lane.busy -= 1
+
+    def _free_lane(self) -> _Lane:
+        for lane in self.lanes:
+            if lane.busy < lane.capacity:
+                return lane
+        # The semaphore admits at most `concurrency` requests, so a new lane stays
+        # within ceil(concurrency / LANE_CONNECTIONS) lanes.
+        lane = _Lane(self._open_client(self._lane_size), self._lane_size)
+        self.lanes.append(lane)
+        return lane
 
 
 # --------------------------------------------------------------------------- session
@@ -388,11 +428,9 @@ class _Session:
     pins: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _dns: dict[str, asyncio.Task[tuple[str, ...] | _Fail]] = field(default_factory=dict)
     _gates: dict[tuple[bytes, int | None], _HostGate] = field(default_factory=dict)
-    _client: httpx.AsyncClient | None = None
     _slots: asyncio.Semaphore | None = None
 
     async def __aenter__(self) -> _Session:
-        self._client = _build_client(self.settings, self.pins, self.in_flight)
         self._slots = asyncio.Semaphore(self.in_flight)
         self._token = product_token(self.settings.user_agent)
         return self
@@ -400,8 +438,9 @@ class _Session:
     async def __aexit__(self, *exc: object) -> None:
         for task in self._dns.values():
             task.cancel()
-        if self._client is not None:
-            await self._client.aclose()
+        for gate in self._gates.values():
+            for lane in gate.lanes:
+                await lane.client.aclose()
 
     # ---------------------------------------------------------------- one URL
     async def fetch(self, url: str, policy: _Policy) -> Response | Failure:
@@ -488,14 +527,14 @@ class _Session:
     async def _attempt(self, url: httpx.URL, policy: _Policy) -> _Outcome:
         assert self._slots is not None
         limit = RESPONSE_TIME_FACTOR * self.settings.timeout_s
-        async with self._gate(url).slot(self.deadline), self._slots:
+        async with self._gate(url).slot(self.deadline) as client, self._slots:
             remaining = self._remaining()
             if remaining <= 0:
                 return _budget_failure(0, None)
             clipped = remaining < limit
             try:
                 async with asyncio.timeout(min(limit, remaining)):
-                    return await self._exchange(url, policy)
+                    return await self._exchange(client, url, policy)
             except TimeoutError:
                 if clipped:
                     return _Fail(FailureReason.BUDGET_EXHAUSTED,
@@ -521,10 +560,11 @@ class _Session:
             except (httpx.InvalidURL, httpx.LocalProtocolError) as exc:
                 return _Fail(FailureReason.HTTP_ERROR, f"invalid request: {_reason(exc)}")
 
-    async def _exchange(self, url: httpx.URL, policy: _Policy) -> _Outcome:
-        assert self._client is not None
-        request = self._client.build_request("GET", url, headers=policy.headers())
-        response = await self._client.send(request, stream=True)
+    async def _exchange(
+        self, client: httpx.AsyncClient, url: httpx.URL, policy: _Policy
+    ) -> _Outcome:
+        request = client.build_request("GET", url, headers=policy.headers())
+        response = await client.send(request, stream=True)
         try:
             return await self._judge(response, policy)
         finally:
@@ -654,7 +694,8 @@ class _Session:
         key = (url.raw_host, url.port)
         gate = self._gates.get(key)
         if gate is None:
-            gate = _HostGate(self.settings.per_host_concurrency, self.settings.per_host_delay_s)
+            gate = _HostGate(self.settings.per_host_concurrency, self.settings.per_host_delay_s,
+                             partial(_build_client, self.settings, self.pins))
             self._gates[key] = gate
         return gate
 
@@ -666,19 +707,16 @@ class _Session:
 
 # --------------------------------------------------------------------------- plumbing
 def _build_client(
-    settings: Settings, pins: Mapping[str, tuple[str, ...]], in_flight: int
+    settings: Settings, pins: Mapping[str, tuple[str, ...]], connections: int
 ) -> httpx.AsyncClient:
-    """One pooled client whose connections go only where the guard said they may."""
-    transport = httpx.AsyncHTTPTransport(verify=_ssl_context(), trust_env=False)
-    # The transport's own pool would resolve names again; swap in one that connects
-    # to the addresses the guard approved.
-    transport._pool = LeanConnectionPool(
-        ssl_context=_ssl_context(),
-        max_connections=in_flight,
-        max_keepalive_connections=in_flight,
-        keepalive_expiry=5.0,
-        network_backend=PinnedBackend(pins),
-    )
+    """A client of at most `connections` connections that go only where the guard said.
+
+    Its transport connects to the addresses in `pins` (the guard's DNS answers) rather
+    than resolving names again; proxies from the environment are never used.
+    """
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections,
+                          keepalive_expiry=KEEPALIVE_EXPIRY_S)
+    transport = PinnedTransport(pins, limits, _ssl_context())
     timeout = httpx.Timeout(settings.timeout_s, connect=settings.connect_timeout_s, pool=None)
     headers = {
         "User-Agent": settings.user_agent,

@@ -25,6 +25,7 @@ from tasks.fetch import (
     PageRequest,
     RobotsCache,
     _build_client,
+    afetch_pages,
     fetch_documents,
     fetch_feeds,
     fetch_pages,
@@ -305,6 +306,51 @@ def test_the_pool_reuses_at_most_its_connections_and_survives_server_closes() ->
     statuses = asyncio.run(run())
     assert statuses == [200] * 60
     assert 12 <= len(accepted) <= 15  # 60 answers, 5 per connection, at most 3 open at once
+
+
+@pytest.mark.parametrize("concurrency", [3, 8])
+def test_pages_of_one_host_reuse_its_connections_and_survive_server_closes(
+    concurrency: int,
+) -> None:
+    """Through fetch_pages: a host's pages share at most its concurrency in connections.
+
+    The server closes every connection after its fifth answer, so 60 pages need at
+    least 12 connections; more than 12 + `concurrency` would mean connections were
+    dropped or not reused.
+    """
+    connections = {"accepted": 0, "open": 0, "peak": 0}
+    page = b"<html><body>ok</body></html>"
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections["accepted"] += 1
+        connections["open"] += 1
+        connections["peak"] = max(connections["peak"], connections["open"])
+        served = 0
+        try:
+            with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+                while served < 5 and await reader.readuntil(b"\r\n\r\n"):
+                    served += 1
+                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+                                 b"Content-Length: %d\r\n" % len(page)
+                                 + (b"Connection: close\r\n" if served == 5 else b"")
+                                 + b"\r\n" + page)
+                    await writer.drain()
+        finally:
+            connections["open"] -= 1
+            writer.close()
+
+    async def run() -> list[Response | Failure]:
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        base = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        settings = replace(FAST, per_host_concurrency=concurrency, respect_robots=False)
+        requests = [PageRequest(f"{base}/p{i}.html", f"{base}/feed") for i in range(60)]
+        async with server:
+            return await afetch_pages(requests, settings, RobotsCache())
+
+    results = asyncio.run(run())
+    assert [outcome(r) for r in results] == ["ok"] * 60
+    assert connections["peak"] <= concurrency
+    assert 12 <= connections["accepted"] <= 12 + concurrency
 
 
 def test_bad_urls_are_failures_not_exceptions(site: LocalSite) -> None:

@@ -33,14 +33,9 @@ e2e: $(STAMP)
 
 PREFECT_PORT ?= 4200
 
-# A local Prefect server (UI) and `newswire serve` against it; Ctrl-C stops both.
+# A local Prefect server (UI) and `newswire serve` against it; Ctrl-C or SIGTERM stops both.
 server: $(STAMP)
-	@mkdir -p data
-	@echo "Prefect UI: http://127.0.0.1:$(PREFECT_PORT) (server log: data/prefect-server.log)"
-	@$(BIN)/prefect server start --host 127.0.0.1 --port $(PREFECT_PORT) > data/prefect-server.log 2>&1 & \
-	server=$$!; trap 'kill $$server 2>/dev/null; wait $$server 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/python -m flows.processes http://127.0.0.1:$(PREFECT_PORT)/api/health 90 && \
-	PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api $(BIN)/newswire serve
+	@$(BIN)/python -m flows.localserver --port $(PREFECT_PORT) --log data/prefect-server.log
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.bench_ingest

@@ -36,6 +36,7 @@ EXIT_RUN_FAILED = 1
 EXIT_FATAL = 2
 EXIT_INTERRUPTED = 130
 DEBUG_ENV = "NEWSWIRE_DEBUG"
+WRITERS = ("ingest", "backfill", "demo")
 # Prefect's console handlers show nothing unless -v: every line still reaches the run's log,
 # and what the user needs (summary, failures, the one-line error) the command prints itself.
 QUIET_LOGGING_ENV = (
@@ -143,10 +144,12 @@ def _date(value: str) -> date:
 def main(argv: Sequence[str] | None = None) -> int:
     debug = os.environ.get(DEBUG_ENV, "").lower() in ("1", "true", "yes", "on")
     parser = build_parser()
+    command: str | None = None
     try:
         args = parser.parse_args(argv)
         debug = debug or bool(args.debug)
-        if args.command is None:
+        command = args.command
+        if command is None:
             parser.print_help()
             return EXIT_OK
         if not args.verbose:
@@ -163,8 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NewswireError as exc:
         return _report(exc, EXIT_FATAL, debug)
     except KeyboardInterrupt:
-        print("newswire: interrupted; the warehouse keeps every batch committed before it",
-              file=sys.stderr)
+        kept = "; every batch committed before it is kept" if command in WRITERS else ""
+        print(f"newswire {command or ''}".rstrip() + f": stopped{kept}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:  # a bug: one line, the traceback on request
         reason = f"internal error: {type(exc).__name__}: {_one_line(exc)}"

@@ -24,6 +24,7 @@ from prefect.types.entrypoint import EntrypointType
 
 from flows.backfill import backfill
 from flows.nightly import nightly_ingest
+from flows.runs import check_prefect_api
 from tasks.config import Settings
 from tasks.errors import ConfigError
 
@@ -149,16 +150,17 @@ def serve(settings: Settings, cron: str | None = None, timezone: str | None = No
     """Register both deployments with the Prefect API and run their flow runs until stopped.
 
     Raises:
-        ConfigError: PREFECT_API_URL is not set, or the schedule is invalid.
+        ConfigError: PREFECT_API_URL is not set or does not answer, or the schedule is invalid.
     """
     if not PREFECT_API_URL.value():
         raise ConfigError(
             "PREFECT_API_URL is not set: start a server (`prefect server start` or "
             "`make server`) and export PREFECT_API_URL=http://127.0.0.1:4200/api"
         )
+    check_prefect_api()
     cron, zone = resolve_schedule(cron, timezone, settings)
     deployments = build_deployments(settings, cron, zone)
     print(f"serving {NIGHTLY} (cron '{cron}', {zone}) and {BACKFILL} "
           f"with {PREFECT_API_URL.value()}; warehouse {settings.db_path.resolve()}", flush=True)
-    prefect_serve(*deployments, print_starting_message=False)
+    prefect_serve(*deployments, print_starting_message=False)  # until Ctrl-C or SIGTERM
     return 0

@@ -88,10 +88,12 @@ logger = logging.getLogger(__name__)
 
 MAX_IN_FLIGHT = 64
 """Requests in flight at once across all hosts in one call."""
-LANE_CONNECTIONS = 4
+LANE_CONNECTIONS = 2
 """Connections of one pooled client. Each host gets its own clients ("lanes"), as many as
-its concurrency needs: httpcore's pool does work in proportion to the square of its
-connections whenever a request starts or ends, so pools stay small instead of one shared."""
+its concurrency needs: whenever a request starts or ends, httpcore's pool checks each of
+its connections (idle ones against their socket, and against each other), so small pools
+cost less CPU a page than one shared pool (bench/bench_fetch_pool.py: 2 a little less than 4,
+one pool of 16 about twice as much)."""
 KEEPALIVE_EXPIRY_S = 5.0
 """An idle connection is closed after this long."""
 RESPONSE_TIME_FACTOR = 2.0

@@ -29,7 +29,7 @@ from prefect.client.schemas.objects import State
 from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.common import current_run_id, fatal, load_entries
+from flows.common import current_run_id, fatal, heartbeats_off, load_entries
 from tasks.backfill_plan import (
     DayCounts,
     Mode,
@@ -60,9 +60,10 @@ from tasks.errors import FatalError
 from tasks.feeds import read_feeds_file
 from tasks.fetch import RobotsCache, fetch_documents
 from tasks.pipeline import distinct_entries, fetch_feeds_task, keep_unseen
+from tasks.progress import report_progress
 from tasks.records import Entry, FetchKind, FetchLogEntry, LoadBatch
 from tasks.urls import host_of
-from warehouse import Warehouse, completed_child_runs
+from warehouse import Warehouse, completed_child_runs, require_sources, require_warehouse
 
 FAILED_URLS_LOGGED = 10
 THREADS: ThreadPoolTaskRunner[Any] = ThreadPoolTaskRunner(max_workers=4)
@@ -105,6 +106,8 @@ def backfill(
     try:
         settings = Settings.from_env(feeds_path=feeds or None, db_path=db or None)
         days = window_days(start, end)
+        require_warehouse(settings.db_path)  # a backfill reworks a warehouse, never makes one
+        require_sources(settings.db_path, sources)
         params = {"start": start.isoformat(), "end": end.isoformat(), "mode": mode,
                   "sources": list(sources), "began_at": datetime.now(UTC).isoformat()}
         done = completed_days(settings, run_id)
@@ -123,19 +126,21 @@ def backfill(
     counts = add_counts(*done.values())
     finished = len(days) - len(todo)
     failure: str | None = None
-    for day in todo:
-        state = backfill_day(
-            day=day, mode=mode, sources=list(sources), db=str(settings.db_path),
-            feeds=str(settings.feeds_path), parent=run_id, entries=plan.get(day, []),
-            feed_urls=feed_urls, return_state=True,
-        )
-        if not state.is_completed():
-            failure = (f"day {day} failed ({state.message or state.name}); "
-                       f"retry this run to resume from {day}")
-            break
-        counts = add_counts(counts, counts_from_json(state.result()["counts"]))
-        finished += 1
-        update_progress_artifact(progress, progress=100.0 * finished / len(days))
+    with heartbeats_off():  # no 0-1 s heartbeat wait at the end of every day
+        for day in todo:
+            state = backfill_day(
+                day=day, mode=mode, sources=list(sources), db=str(settings.db_path),
+                feeds=str(settings.feeds_path), parent=run_id, entries=plan.get(day, []),
+                feed_urls=feed_urls, return_state=True,
+            )
+            if not state.is_completed():
+                failure = (f"day {day} failed ({state.message or state.name}); "
+                           f"retry this run to resume from {day}")
+                break
+            counts = add_counts(counts, counts_from_json(state.result()["counts"]))
+            finished += 1
+            update_progress_artifact(progress, progress=100.0 * finished / len(days))
+            report_progress("days", finished, len(days))
 
     lines = backfill_lines(mode, start, end, counts, finished, len(days) - len(todo))
     summary = backfill_summary(run_id, counts)

@@ -230,23 +230,16 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_backfill(args: argparse.Namespace) -> int:
     from tasks.backfill_plan import window_days
-    from warehouse import known_sources, require_warehouse
+    from warehouse import require_sources, require_warehouse
 
     window_days(args.start, args.end)  # a bad window fails here, before a Prefect run starts
     settings = Settings.from_env(db_path=args.db, feeds_path=args.feeds, dask_address=args.dask)
     require_warehouse(settings.db_path)  # a backfill reworks a warehouse; it never makes one
-    _check_sources(args.sources, known_sources(settings.db_path), settings.db_path)
+    require_sources(settings.db_path, args.sources)
 
     from flows import runs
 
     return runs.run_backfill(settings, args.start, args.end, args.mode, args.sources)
-
-
-def _check_sources(asked: Sequence[str], known: Sequence[str], db: Path) -> None:
-    unknown = [name for name in asked if name not in known]
-    if unknown:
-        listed = ", ".join(repr(n) for n in known) or "none"
-        raise ConfigError(f"unknown source {unknown[0]!r} in {db}; its sources are: {listed}")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

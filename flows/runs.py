@@ -11,12 +11,9 @@ from pathlib import Path
 from typing import Any, cast
 
 import httpx
-from prefect.settings import (
-    PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
-    get_current_settings,
-    temporary_settings,
-)
+from prefect.settings import get_current_settings
 
+from flows.common import heartbeats_off
 from flows.nightly import nightly_ingest
 from tasks.config import Settings
 from tasks.errors import ConfigError, FatalError, RunFailedError
@@ -43,7 +40,7 @@ def terminal_run() -> Iterator[None]:
     if "heartbeat_frequency" in get_current_settings().flows.model_fields_set:
         yield
         return
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+    with heartbeats_off():
         yield
 
 

@@ -12,6 +12,7 @@
     export_tables    the story tables as date-partitioned parquet/csv
     require_warehouse  refuse a path where no warehouse is (readers never make one)
     known_sources    the source names a warehouse knows
+    require_sources  refuse source names a warehouse does not know
     warehouse_meta   facts about the file itself (made_by: who created it)
     SCHEMA_VERSION   the newest migration this code knows
 
@@ -20,7 +21,12 @@ Only this package imports duckdb.
 
 from __future__ import annotations
 
-from warehouse.existing import known_sources, require_warehouse, warehouse_meta
+from warehouse.existing import (
+    known_sources,
+    require_sources,
+    require_warehouse,
+    warehouse_meta,
+)
 from warehouse.export import export_tables
 from warehouse.reader import (
     completed_child_runs,
@@ -51,6 +57,7 @@ __all__ = [
     "open_reader",
     "query",
     "query_all",
+    "require_sources",
     "require_warehouse",
     "terminal_width",
     "warehouse_meta",

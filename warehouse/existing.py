@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
-from tasks.errors import WarehouseError
+from tasks.errors import ConfigError, WarehouseError
 from warehouse.reader import query
 from warehouse.snapshot import live_path
 
@@ -24,6 +25,19 @@ def require_warehouse(path: Path) -> Path:
             "(or `newswire demo` for a sample)"
         )
     return path
+
+
+def require_sources(path: Path, names: Sequence[str]) -> None:
+    """Refuse source names the warehouse at `path` does not know (a typo would do nothing).
+
+    Raises:
+        ConfigError: a name is unknown; the message lists the known ones.
+    """
+    known = known_sources(path) if names else []
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        listed = ", ".join(repr(n) for n in known) or "none"
+        raise ConfigError(f"unknown source {unknown[0]!r} in {path}; its sources are: {listed}")
 
 
 def known_sources(path: Path) -> list[str]:

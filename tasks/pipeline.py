@@ -417,8 +417,8 @@ def failure_hint(summary: RunSummary) -> str:
     """One line on the likely cause when every source failed, from the reasons recorded."""
     details = [s.detail or "" for s in summary.sources if s.feed_status == "failed"]
     if all(d.startswith(NETWORK_REASONS) for d in details):
-        return ("every source failed to connect: is this machine offline, or behind a proxy "
-                "(set HTTPS_PROXY / HTTP_PROXY)?")
+        return ("every source failed to connect: is this machine offline? (newswire connects "
+                "directly: proxy settings such as HTTPS_PROXY are not used)")
     return ("every source failed: check the feed URLs in the feeds file and the reasons above "
             "(fetch_log has one row per attempt)")
 

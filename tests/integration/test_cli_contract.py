@@ -248,7 +248,7 @@ def test_a_run_in_which_every_source_failed_exits_1_and_says_why_once(
     for name in ("Gone Daily", "Gone Weekly"):
         assert output.count(f"failed source {name}:") == 1, output
     assert output.count("every source failed") == 1
-    assert "offline" in output and "PROXY" in output
+    assert "offline" in output and "HTTPS_PROXY" in output
     assert rows(db, "select status from runs") == [("completed",)]  # the run row is complete
 
 

@@ -59,7 +59,7 @@ from tasks.config import Settings
 from tasks.errors import FatalError
 from tasks.feeds import read_feeds_file
 from tasks.fetch import RobotsCache, fetch_documents
-from tasks.pipeline import distinct_entries, fetch_feeds_task, keep_unseen
+from tasks.pipeline import distinct_entries, fetch_feeds_task, keep_unseen, unreached_sources
 from tasks.progress import report_progress
 from tasks.records import Entry, FetchKind, FetchLogEntry, LoadBatch
 from tasks.urls import host_of
@@ -143,6 +143,11 @@ def backfill(
             report_progress("days", finished, len(days))
 
     lines = backfill_lines(mode, start, end, counts, finished, len(days) - len(todo))
+    if mode == "refetch" and not failure and not any(plan.values()):
+        unreached = unreached_sources(log)
+        if unreached is not None:  # every feed failed: a dead network, not an empty window
+            lines += unreached[0]
+            failure = unreached[1]
     summary = backfill_summary(run_id, counts)
     # The parent's row is written last, in one go: a 'running' row left while the days
     # hold the warehouse would be taken for an interrupted run.
@@ -154,11 +159,8 @@ def backfill(
                           description="; ".join(lines))
     for line in lines:
         logger.info(line)
-    if failure:
-        logger.error("%s", failure)
-        return Failed(message=failure)
     totals = sum(counts.values(), DayCounts())
-    return {
+    result = {
         "run_id": run_id,
         "mode": mode,
         "days": len(days),
@@ -169,6 +171,10 @@ def backfill(
         "china_japan": totals.china_japan,
         "lines": lines,
     }
+    if failure:
+        logger.error("%s", failure)
+        return Failed(message=failure, data=result)
+    return result
 
 
 def completed_days(settings: Settings, parent: str) -> dict[date, dict[str, DayCounts]]:

@@ -117,7 +117,8 @@ def nightly_ingest(feeds: str = "", db: str = "") -> dict[str, Any] | State:
         settings = Settings.from_env(feeds_path=feeds or None, db_path=db or None)
         summary = ingest(settings)
         late = catch_up_window(flow_run.get_scheduled_start_time(), datetime.now(UTC))
-        if late is not None:  # created for a past time: also refetch the night it was meant for
+        if late is not None and not every_source_failed(summary):  # created for a past time:
+            # also refetch the night it was meant for (pointless when nothing answered)
             catch_up(since=late[0], until=late[1], feeds=str(settings.feeds_path),
                      db=str(settings.db_path))
     except FatalError as exc:

@@ -8,15 +8,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any, cast
 
 import httpx
+from prefect.client.schemas.objects import State
 from prefect.settings import get_current_settings
 
 from flows.common import heartbeats_off
 from flows.nightly import nightly_ingest
 from tasks.config import Settings
-from tasks.errors import ConfigError, FatalError, RunFailedError
+from tasks.errors import ConfigError, FatalError, NewswireError, RunFailedError
 from tasks.feeds import read_feeds_file
 
 EXIT_RUN_FAILED = 1
@@ -82,14 +82,27 @@ def run_ingest(settings: Settings) -> int:
         state = nightly_ingest(
             feeds=str(settings.feeds_path), db=str(settings.db_path), return_state=True
         )
+    print(_report(state, f"warehouse: {settings.db_path}"))
+    return 0
+
+
+def _report(state: State, *tail: str) -> str:
+    """The console report of a finished flow run, or the error it ended with.
+
+    Raises:
+        RunFailedError: the run ended Failed with a report (every source failed).
+        FatalError: the run stopped on a fatal error (its message is the one line).
+        Exception: the run crashed on a bug: its own exception, for the CLI to report.
+    """
     result = state.result(raise_on_failure=False)
     if isinstance(result, dict) and "lines" in result:  # the run ended, Completed or Failed
-        report = "\n".join([*result["lines"], f"warehouse: {settings.db_path}"])
+        report = "\n".join([*result["lines"], *tail])
         if not state.is_completed():
             raise RunFailedError(f"{report}\n{state.message}")
-        print(report)
-        return 0
-    raise FatalError(state.message or "the ingest run did not complete")
+        return report
+    if isinstance(result, BaseException) and not isinstance(result, NewswireError):
+        raise result
+    raise FatalError(state.message or f"the run ended {state.name}")
 
 
 def run_backfill(
@@ -105,10 +118,7 @@ def run_backfill(
             start=start, end=end, mode=mode, sources=sources, db=str(settings.db_path),
             feeds=str(settings.feeds_path), return_state=True,
         )
-    if not state.is_completed():
-        raise FatalError(state.message or "the backfill run did not complete")
-    result = cast(dict[str, Any], state.result())
-    print("\n".join(result["lines"]))
+    print(_report(state))
     return 0
 
 

@@ -415,7 +415,27 @@ def every_source_failed(summary: RunSummary) -> bool:
 
 def failure_hint(summary: RunSummary) -> str:
     """One line on the likely cause when every source failed, from the reasons recorded."""
-    details = [s.detail or "" for s in summary.sources if s.feed_status == "failed"]
+    return _hint([s.detail or "" for s in summary.sources if s.feed_status == "failed"])
+
+
+def unreached_sources(log: Sequence[FetchLogEntry]) -> tuple[list[str], str] | None:
+    """When no source's feed could be read: a line per source and a hint; else None.
+
+    A source counts as reached when any of its feed requests came back (ok or unchanged).
+    """
+    feeds = [r for r in log if r.kind == FetchKind.FEED and r.source]
+    reached = {r.source for r in feeds if r.outcome in ("ok", "unchanged")}
+    failed: dict[str, str] = {}
+    for row in feeds:
+        if row.source not in reached and row.source is not None:
+            failed.setdefault(row.source, f"{row.outcome}: {row.detail}")
+    if not feeds or reached:
+        return None
+    lines = [f"  failed source {name}: {detail}" for name, detail in failed.items()]
+    return lines, _hint(list(failed.values()))
+
+
+def _hint(details: Sequence[str]) -> str:
     if all(d.startswith(NETWORK_REASONS) for d in details):
         return ("every source failed to connect: is this machine offline? (newswire connects "
                 "directly: proxy settings such as HTTPS_PROXY are not used)")

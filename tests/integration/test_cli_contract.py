@@ -321,3 +321,22 @@ def test_cli_module_runs_without_the_console_script(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.startswith("newswire ")
 
+
+
+def test_a_refetch_from_a_dead_site_exits_1_and_keeps_its_log(
+    tmp_path: Path, dead_feeds: Path, prefect_api: str
+) -> None:
+    db = tmp_path / "w.duckdb"
+    make_warehouse(db)
+    result = run_cli(prefect_api, "backfill", "--db", str(db), "--feeds", str(dead_feeds),
+                     "--start", "2025-10-01", "--end", "2025-10-02", "--mode", "refetch",
+                     cwd=tmp_path, NEWSWIRE_RETRIES="0")
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output and "cannot schedule" not in output
+    for name in ("Gone Daily", "Gone Weekly"):
+        assert output.count(f"failed source {name}:") == 1, output
+    assert "offline" in output
+    logged = rows(db, "select distinct source from fetch_log where kind = 'feed' order by 1")
+    assert logged == [("Gone Daily",), ("Gone Weekly",)]  # the failures are on record
+    assert rows(db, "select status from runs where flow = 'backfill'") == [("failed",)]

@@ -214,6 +214,9 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 def cmd_ingest(args: argparse.Namespace) -> int:
     settings = Settings.from_env(db_path=args.db, feeds_path=args.feeds, dask_address=args.dask)
     read_feeds_file(settings.feeds_path)  # a bad row fails here, before Prefect is imported
+    from warehouse.writer import refuse_non_warehouse
+
+    refuse_non_warehouse(settings.db_path)  # likewise a --db that holds something else
     if not settings.dask_address:
         from tasks.extract import start_pool
 

@@ -112,7 +112,9 @@ class Warehouse:
             SchemaTooNewError: the file was written by a newer newswire.
         """
         path = Path(path)
+        refuse_non_warehouse(path)  # before the lock or a live copy exists beside it
         lock = WriterLock(path, run_id=run_id, on_wait=on_wait, wait_timeout_s=wait_timeout_s)
+        lock_was_there = lock.path.exists()
         lock.acquire()
         try:
             con, bootstrapped, applied = _open_live(path)
@@ -123,6 +125,8 @@ class Warehouse:
                 warehouse.publish(force=True)
         except BaseException:
             lock.release()
+            if not lock_was_there and not live_path(path).exists():
+                lock.path.unlink(missing_ok=True)  # refused at once: leave nothing beside it
             raise
         return warehouse
 
@@ -817,6 +821,27 @@ class _Registered:
         self.con.unregister(self.name)
 
 
+DUCKDB_MAGIC = b"DUCK"
+DUCKDB_MAGIC_OFFSET = 8
+
+
+def refuse_non_warehouse(path: Path) -> None:
+    """Refuse a `path` that holds something other than a DuckDB file, touching nothing.
+
+    Raises:
+        WarehouseError: `path` is a folder, or a file that is not a DuckDB database.
+    """
+    if path.is_dir():
+        raise WarehouseError(f"{path} is a folder, not a warehouse file")
+    if not path.exists():
+        return
+    with path.open("rb") as handle:
+        handle.seek(DUCKDB_MAGIC_OFFSET)
+        if handle.read(len(DUCKDB_MAGIC)) != DUCKDB_MAGIC:
+            raise WarehouseError(f"{path} is not a warehouse (not a DuckDB file); "
+                                 "give --db a new path or an existing warehouse")
+
+
 def _open_live(path: Path) -> tuple[duckdb.DuckDBPyConnection, bool, list[int]]:
     """Open (bootstrapping if needed) and migrate the live file; the caller holds the lock."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -835,17 +860,30 @@ def _open_live(path: Path) -> tuple[duckdb.DuckDBPyConnection, bool, list[int]]:
         raise WarehouseError(f"cannot open warehouse {live}: {_first_line(exc)}") from exc
     try:
         con.execute("set TimeZone = 'UTC'")
+        if bootstrapped and _foreign(con):
+            raise WarehouseError(f"{path} is a DuckDB database but not a newswire warehouse; "
+                                 "give --db a new path or an existing warehouse")
         applied = migrate(con, path)
         create_views(con)
-    except SchemaTooNewError:
+    except (SchemaTooNewError, WarehouseError):
         con.close()
-        if bootstrapped:
+        if bootstrapped:  # the copy this call made; the published file is untouched
             live.unlink(missing_ok=True)
+            _unlink_orphan_wal(live)
         raise
     except BaseException:
         con.close()
         raise
     return con, bootstrapped, applied
+
+
+def _foreign(con: duckdb.DuckDBPyConnection) -> bool:
+    """True for a database with tables but no `schema_migrations`: someone else's file."""
+    row = con.execute(
+        "select count(*) filter (where table_name = 'schema_migrations'), count(*) "
+        "from information_schema.tables"
+    ).fetchone()
+    return bool(row and row[0] == 0 and row[1] > 0)
 
 
 def _unlink_orphan_wal(live: Path) -> None:

@@ -18,6 +18,7 @@ from flows.demo import demo_feeds_file
 from flows.localsite import LocalSite
 from tests.conftest import NEWSWIRE, ROOT, rows, run_cli
 from warehouse import Warehouse, query
+from warehouse.snapshot import live_path
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -340,3 +341,45 @@ def test_a_refetch_from_a_dead_site_exits_1_and_keeps_its_log(
     logged = rows(db, "select distinct source from fetch_log where kind = 'feed' order by 1")
     assert logged == [("Gone Daily",), ("Gone Weekly",)]  # the failures are on record
     assert rows(db, "select status from runs where flow = 'backfill'") == [("failed",)]
+
+
+def test_ingest_refuses_a_db_path_holding_something_else_and_touches_nothing(
+    tmp_path: Path, dead_feeds: Path, prefect_api: str
+) -> None:
+    import duckdb
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("my notes\n")
+    con = duckdb.connect(str(folder / "budget.duckdb"))
+    con.execute("create table budget (amount integer)")
+    con.execute("insert into budget values (42)")
+    con.close()
+    before = tree(folder)
+    for target, words in ((folder / "notes.txt", ("not a DuckDB file",)),
+                          (folder / "budget.duckdb", ("not a newswire warehouse",)),
+                          (folder, ("is a folder",))):
+        result = run_cli(prefect_api, "ingest", "--feeds", str(dead_feeds), "--db", str(target),
+                         cwd=tmp_path)
+        assert_user_error(result, str(target), *words)
+        assert tree(folder) == before, target
+
+
+def test_a_warehouse_from_a_newer_version_is_one_line(
+    tmp_path: Path, dead_feeds: Path, prefect_api: str
+) -> None:
+    import duckdb
+
+    db = tmp_path / "w.duckdb"
+    make_warehouse(db)
+    for copy in (db, live_path(db)):  # as a newer newswire leaves both
+        con = duckdb.connect(str(copy))
+        con.execute("insert into schema_migrations values (999, 'from_the_future', now())")
+        con.close()
+    before = tree(tmp_path)
+    result = run_cli(prefect_api, "ingest", "--feeds", str(dead_feeds), "--db", str(db),
+                     cwd=tmp_path)
+    assert_user_error(result, str(db), "999")
+    after = tree(tmp_path)
+    assert {k: v for k, v in after.items() if not k.startswith(".w.duckdb.lock")} == {
+        k: v for k, v in before.items() if not k.startswith(".w.duckdb.lock")}

@@ -383,3 +383,37 @@ def test_a_warehouse_from_a_newer_version_is_one_line(
     after = tree(tmp_path)
     assert {k: v for k, v in after.items() if not k.startswith(".w.duckdb.lock")} == {
         k: v for k, v in before.items() if not k.startswith(".w.duckdb.lock")}
+
+
+def test_a_run_on_a_terminal_shows_progress_and_a_piped_one_does_not(
+    tmp_path: Path, demo_site: LocalSite, prefect_api: str
+) -> None:
+    import os
+    import pty
+
+    from tests.conftest import cli_env
+
+    feeds = demo_feeds_file(demo_site, tmp_path)
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [NEWSWIRE, "ingest", "--feeds", str(feeds), "--db", str(tmp_path / "w.duckdb")],
+        cwd=tmp_path, env=cli_env(prefect_api, NEWSWIRE_BATCH_SIZE="4"),
+        stdout=subprocess.PIPE, stderr=follower, text=True,
+    )
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    out, _ = proc.communicate(timeout=120)
+    os.close(leader)
+    assert proc.returncode == 0, seen
+    terminal = seen.decode("utf-8", "replace")
+    assert "16/16 articles" in terminal and "[" + "#" * 24 + "]" in terminal, terminal
+    assert "Traceback" not in terminal
+    assert "articles: 16 new" in out and "#" not in out  # the summary stays clean

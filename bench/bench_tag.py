@@ -1,13 +1,24 @@
-"""Benchmark the China-Japan tagger on the labelled development set.
+"""Benchmark the China-Japan tagger on the labelled corpus (seeds/tagger/corpus/).
 
-    .venv/bin/python -m bench.bench_tag            # quality + speed table, misclassified ids
-    .venv/bin/python -m bench.bench_tag --fit      # refit seeds/tagger/weights.csv (prints it)
+    .venv/bin/python -m bench.bench_tag                      # the TEST split (make bench-tag)
+    .venv/bin/python -m bench.bench_tag --split dev          # the split to tune on
+    .venv/bin/python -m bench.bench_tag --texts /work/corpus/en/articles.jsonl \\
+        --texts /work/corpus/cjk/articles.jsonl              # with the full texts at hand
     .venv/bin/python -m bench.bench_tag --explain ID [ID ...]
 
-Quality is measured on tests/data/tagger_dev.jsonl next to a naive baseline that
-calls a story relevant whenever both countries are mentioned anywhere (and gives
-it every topic one of a few keywords points to). Speed is measured on one core over articles
-of exactly 800 words built by concatenating dev-set bodies.
+The test split is scored once per release of the tagger and never tuned on (see the note
+at the top of seeds/tagger/corpus/index-*.jsonl).
+
+Every item is scored from its committed features (`features-*.jsonl`), which is exactly
+what `tasks.tag.tag_article` computes from the text, so the figures reproduce from a clean
+clone. Where an item's text is at hand (texts.jsonl for openly licensed items, or the
+corpus files given with --texts), it is also run through `tag_article` end to end: the two
+scores must agree, and its evidence is shown for the worst errors. Borderline items are
+left out of the figures, as outside checks leave them out.
+
+Speed is measured on one core over the texts at hand, in corpus proportions (most items
+name at most one of the two countries, as in a business-news feed); without the corpus
+texts it falls back to the committed texts plus tests/data/tagger_dev.jsonl.
 """
 
 from __future__ import annotations
@@ -18,13 +29,16 @@ import math
 import re
 import sys
 import time
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
+from tasks._tag_model import model
 from tasks.records import Tag
 from tasks.tag import (
-    FEATURES,
     RELEVANCE_THRESHOLD,
     TAGGER_VERSION,
     TOPICS,
@@ -32,122 +46,197 @@ from tasks.tag import (
     tag_article,
 )
 
-DEV_SET = Path(__file__).resolve().parent.parent / "tests" / "data" / "tagger_dev.jsonl"
-SPEED_ARTICLES = 2000
-SPEED_WORDS = 800
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "seeds" / "tagger" / "corpus"
+UNIT_EXAMPLES = ROOT / "tests" / "data" / "tagger_dev.jsonl"
 SPEED_ROUNDS = 3
+SPEED_MAX = 3000
+WORST = 20
 
 _NAIVE_CHINA = re.compile(r"\b(?:China|Chinese|Beijing)\b|中国|中國|中方|北京")
 _NAIVE_JAPAN = re.compile(r"\b(?:Japan|Japanese|Tokyo)\b|日本|日方|東京|东京")
 
 
+# --------------------------------------------------------------------------- corpus
 @dataclass(frozen=True, slots=True)
-class Item:
+class Example:
+    """One labelled corpus item with its committed features."""
+
     id: str
-    lang: str
-    kind: str
-    title: str
-    text: str
+    split: str
+    script: str
+    publisher: str
+    label: int
+    topics: tuple[str, ...]
+    borderline: bool
+    both: bool
+    x: tuple[float, ...]
+    h: tuple[int, ...]
+    language: str = ""
+    year: str = ""
+
+
+def _read_jsonl(path: Path) -> list[dict[str, object]]:
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            d = json.loads(line)
+            if "_meta" not in d:
+                rows.append(d)
+    return rows
+
+
+def _script(language: str) -> str:
+    return "en" if language == "en" else "cjk"
+
+
+def load_examples(corpus: Path = CORPUS) -> list[Example]:
+    """Index rows joined with their committed features."""
+    index = {str(r["id"]): r for p in sorted(corpus.glob("index-*.jsonl"))
+             for r in _read_jsonl(p)}
+    out = []
+    for path in sorted(corpus.glob("features-*.jsonl")):
+        for f in _read_jsonl(path):
+            r = index[str(f["id"])]
+            deltas = f.get("h") or []
+            assert isinstance(deltas, list)
+            ids = tuple(int(v) for v in np.cumsum(deltas)) if deltas else ()
+            x = f.get("x") or []
+            assert isinstance(x, list)
+            out.append(Example(
+                str(f["id"]), str(r["split"]), _script(str(r["language"])), str(r["publisher"]),
+                int(str(r["label"])), tuple(r.get("topics") or ()), bool(r.get("borderline")),
+                bool(f["both"]), tuple(float(v) for v in x), ids, str(r["language"]),
+                str(r.get("date") or "")[:4],
+            ))
+    return out
+
+
+def load_texts(paths: Sequence[Path]) -> dict[str, tuple[str, str]]:
+    """id -> (title, text) from the committed texts and any corpus files given."""
+    out: dict[str, tuple[str, str]] = {}
+    for path in [CORPUS / "texts.jsonl", *paths]:
+        if path.exists():
+            for r in _read_jsonl(path):
+                out[str(r["id"])] = (str(r.get("title") or ""), str(r.get("text") or ""))
+    return out
+
+
+# --------------------------------------------------------------------------- scoring
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    score: float
     relevant: bool
     topics: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Scores:
-    precision: float
-    recall: float
-    f1: float
-    topic_f1: float
-    wrong: tuple[str, ...]
-
-
-def load_items(path: Path = DEV_SET) -> list[Item]:
-    items = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        d = json.loads(line)
-        items.append(
-            Item(d["id"], d["lang"], d["kind"], d["title"], d["text"], bool(d["relevant"]),
-                 tuple(d["topics"]))
-        )
-    return items
-
-
-_NAIVE_TOPICS = {
-    "diplomacy": re.compile(r"(?i)\b(?:summit|talks|meeting|minister|embassy|protest)|会谈|外交"),
-    "trade_economy": re.compile(r"(?i)\b(?:trade|exports?|imports?|investment)\b|贸易|貿易"),
-    "security_military": re.compile(r"(?i)\b(?:military|defen[cs]e|navy|missiles?)\b|军|防衛"),
-    "territorial": re.compile(r"(?i)\b(?:islands?|senkaku|diaoyu|territorial)|钓鱼岛|尖閣|領海"),
-    "history": re.compile(r"(?i)\b(?:war|wartime|yasukuni|history)\b|历史|歴史|靖国"),
-    "technology_export_controls": re.compile(
-        r"(?i)\b(?:export controls?|rare earths?|chips?|semiconductors?)\b|稀土|レアアース"
-    ),
-    "people_tourism": re.compile(r"(?i)\b(?:tourists?|travel|students?|detained)\b|游客|観光"),
-}
+def predict(e: Example) -> Prediction:
+    """What tag_article returns for this item, computed from its committed features."""
+    m = model()
+    if not e.both:
+        return Prediction(m.reject_score, m.reject_score >= RELEVANCE_THRESHOLD, ())
+    score = round(m.score(e.x, e.h), 4)
+    relevant = score >= RELEVANCE_THRESHOLD
+    topics: tuple[str, ...] = ()
+    if relevant:
+        probs = m.topic_scores(e.x, sorted(e.h))
+        chosen = {t for t, p in probs.items() if p >= m.topic_threshold}
+        if not chosen and probs:
+            chosen = {max(probs, key=lambda t: probs[t])}
+        topics = tuple(t for t in TOPICS if t in chosen)
+    return Prediction(score, relevant, topics)
 
 
 def naive_tag(title: str, text: str) -> Tag:
-    """Baseline: relevant when both countries are named anywhere; topics by keyword."""
+    """Baseline: relevant when both countries are named anywhere."""
     both = f"{title}\n{text}"
     relevant = bool(_NAIVE_CHINA.search(both) and _NAIVE_JAPAN.search(both))
-    topics: tuple[str, ...] = ()
-    if relevant:
-        topics = tuple(t for t in TOPICS if _NAIVE_TOPICS[t].search(both))
-    return Tag(relevant, 1.0 if relevant else 0.0, topics, (), "naive")
+    return Tag(relevant, 1.0 if relevant else 0.0, (), (), "naive")
 
 
-def _f1(p: float, r: float) -> float:
-    return 2 * p * r / (p + r) if p + r else 0.0
-
-
-def evaluate(items: Sequence[Item], tagger: Callable[[str, str], Tag]) -> Scores:
-    tp = fp = fn = 0
-    ttp = tfp = tfn = 0
-    wrong = []
-    for it in items:
-        tag = tagger(it.title, it.text)
-        if tag.relevant and it.relevant:
-            tp += 1
-        elif tag.relevant:
-            fp += 1
-        elif it.relevant:
-            fn += 1
-        if tag.relevant != it.relevant:
-            wrong.append(it.id)
-        gold, pred = set(it.topics), set(tag.topics)
-        ttp += len(gold & pred)
-        tfp += len(pred - gold)
-        tfn += len(gold - pred)
+def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
     p = tp / (tp + fp) if tp + fp else 0.0
     r = tp / (tp + fn) if tp + fn else 0.0
-    tp_ = ttp / (ttp + tfp) if ttp + tfp else 0.0
-    tr_ = ttp / (ttp + tfn) if ttp + tfn else 0.0
-    return Scores(p, r, _f1(p, r), _f1(tp_, tr_), tuple(wrong))
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
-def speed_corpus(items: Sequence[Item], n: int = SPEED_ARTICLES) -> list[tuple[str, str]]:
-    """n articles of exactly SPEED_WORDS words, each stitched from consecutive English bodies."""
-    english = [it for it in items if it.lang == "en"]
-    out = []
-    for i in range(n):
-        words: list[str] = []
-        j = i
-        while len(words) < SPEED_WORDS:
-            words.extend(english[j % len(english)].text.split(" "))
-            j += 1
-        out.append((english[i % len(english)].title, " ".join(words[:SPEED_WORDS])))
-    return out
+@dataclass(slots=True)
+class Tally:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    tn: int = 0
+
+    def add(self, gold: bool, pred: bool) -> None:
+        if gold and pred:
+            self.tp += 1
+        elif pred:
+            self.fp += 1
+        elif gold:
+            self.fn += 1
+        else:
+            self.tn += 1
+
+    def line(self, name: str) -> str:
+        p, r, f = _prf(self.tp, self.fp, self.fn)
+        n = self.tp + self.fp + self.fn + self.tn
+        return (f"  {name[:44]:44} {n:5} {self.tp + self.fn:5} {p:7.3f} {r:7.3f} {f:7.3f}"
+                f"   tp={self.tp} fp={self.fp} fn={self.fn}")
+
+
+def _family(publisher: str) -> str:
+    return re.sub(r"\s*\([^)]*\)\s*$", "", publisher).strip() or publisher
+
+
+def evaluate(exs: Sequence[Example]) -> dict[str, object]:
+    """Relevance per language / publisher and topic micro-F1 over non-borderline items."""
+    overall = Tally()
+    by_lang: dict[str, Tally] = defaultdict(Tally)
+    by_pub: dict[str, Tally] = defaultdict(Tally)
+    topic_counts = [0, 0, 0]
+    per_topic: dict[str, list[int]] = {t: [0, 0, 0] for t in TOPICS}
+    preds = {}
+    for e in exs:
+        if e.borderline:
+            continue
+        pr = predict(e)
+        preds[e.id] = pr
+        gold = bool(e.label)
+        overall.add(gold, pr.relevant)
+        by_lang[e.language].add(gold, pr.relevant)
+        by_pub[_family(e.publisher)].add(gold, pr.relevant)
+        g, p = set(e.topics) if gold else set(), set(pr.topics)
+        topic_counts[0] += len(g & p)
+        topic_counts[1] += len(p - g)
+        topic_counts[2] += len(g - p)
+        for t in TOPICS:
+            per_topic[t][0] += t in g and t in p
+            per_topic[t][1] += t in p and t not in g
+            per_topic[t][2] += t in g and t not in p
+    return {"overall": overall, "lang": by_lang, "pub": by_pub, "topics": topic_counts,
+            "per_topic": per_topic, "preds": preds}
+
+
+# --------------------------------------------------------------------------- speed
+def speed_corpus(texts: dict[str, tuple[str, str]], exs: Sequence[Example]) -> tuple[
+    list[tuple[str, str]], str
+]:
+    """The texts at hand in corpus order; the old unit examples when few are at hand."""
+    items = [texts[e.id] for e in exs if e.id in texts]
+    if len(items) >= 500:
+        return items[:SPEED_MAX], f"{min(len(items), SPEED_MAX)} corpus articles as labelled"
+    for line in UNIT_EXAMPLES.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            d = json.loads(line)
+            items.append((d["title"], d["text"]))
+    return items, f"{len(items)} committed texts and unit examples (no corpus texts given)"
 
 
 def throughput(
     corpus: Sequence[tuple[str, str]], tagger: Callable[[str, str], Tag]
 ) -> tuple[float, float]:
-    """Articles per second by the wall clock (perf_counter) and by this process's CPU time.
-
-    The best of SPEED_ROUNDS passes is kept, as usual for timings on a shared machine.
-    """
-    tagger(*corpus[0])  # warm the lexicon and caches
+    """Articles per second by the wall clock and by this process's CPU time (best of 3)."""
+    tagger(*corpus[0])
     best_wall = best_cpu = math.inf
     for _ in range(SPEED_ROUNDS):
         wall, cpu = time.perf_counter(), time.process_time()
@@ -158,132 +247,120 @@ def throughput(
     return len(corpus) / best_wall, len(corpus) / max(best_cpu, 1e-9)
 
 
-def report(items: Sequence[Item]) -> None:
-    corpus = speed_corpus(items)
-    rows = []
-    taggers = (("tagger " + TAGGER_VERSION, tag_article), ("naive co-mention", naive_tag))
-    for name, tagger in taggers:
-        s = evaluate(items, tagger)
-        rows.append((name, s, throughput(corpus, tagger)))
-    kinds = {k: sum(1 for it in items if it.kind == k) for k in ("positive", "hard_negative",
-                                                                  "negative")}
-    langs = {k: sum(1 for it in items if it.lang == k) for k in sorted({i.lang for i in items})}
-    print(f"dev set: {len(items)} items {kinds} {langs}; threshold {RELEVANCE_THRESHOLD}")
-    print(f"speed: {len(corpus)} articles of {SPEED_WORDS} words, one core, best of "
-          f"{SPEED_ROUNDS} passes")
+# --------------------------------------------------------------------------- report
+def report(split: str, text_paths: Sequence[Path], speed: bool = True) -> int:
+    all_exs = load_examples()
+    exs = [e for e in all_exs if e.split == split]
+    texts = load_texts(text_paths)
+    res = evaluate(exs)
+    n_border = sum(e.borderline for e in exs)
+    print(f"tagger {TAGGER_VERSION}; split {split!r}: {len(exs) - n_border} items scored "
+          f"({n_border} borderline left out); threshold {RELEVANCE_THRESHOLD}")
+    if split == "test":
+        print("(the test split is scored once per release and never tuned on)")
     print()
-    print(f"{'':28} {'precision':>9} {'recall':>7} {'F1':>6} {'topic F1':>9} "
-          f"{'articles/s':>11} {'(CPU time)':>11}")
-    for name, s, (wall, cpu) in rows:
-        print(f"{name:28} {s.precision:9.3f} {s.recall:7.3f} {s.f1:6.3f} {s.topic_f1:9.3f} "
-              f"{wall:11,.0f} {cpu:11,.0f}")
-    print("articles/s is wall-clock (time.perf_counter); the CPU-time column is the same run "
-          "measured with time.process_time, which a busy machine does not distort.")
-    by_id = {it.id: it for it in items}
+    header = f"  {'':44} {'items':>5} {'relev':>5} {'prec':>7} {'recall':>7} {'F1':>7}"
+    print("relevance" + header[9:])
+    overall = res["overall"]
+    assert isinstance(overall, Tally)
+    print(overall.line("ALL"))
+    by_lang = res["lang"]
+    assert isinstance(by_lang, dict)
+    for lang in sorted(by_lang):
+        print(by_lang[lang].line(f"language {lang}"))
     print()
-    print("misclassified by the tagger:")
-    for item_id in rows[0][1].wrong:
-        it = by_id[item_id]
-        score = analyse_article(it.title, it.text).score
-        print(f"  {item_id:40} gold={'relevant' if it.relevant else 'not':8} score={score:.3f}")
-    if not rows[0][1].wrong:
-        print("  (none)")
+    print("per publisher" + header[13:])
+    by_pub = res["pub"]
+    assert isinstance(by_pub, dict)
+    for pub in sorted(by_pub, key=lambda p: (-(by_pub[p].tp + by_pub[p].fn + by_pub[p].fp
+                                               + by_pub[p].tn), p)):
+        print(by_pub[pub].line(pub))
+    tc = res["topics"]
+    assert isinstance(tc, list)
+    tp_, tr_, tf_ = _prf(*tc)
     print()
-    print("topic differences (gold -> predicted) on relevant items:")
-    for it in items:
-        if not it.relevant:
+    print(f"topics: micro P {tp_:.3f} R {tr_:.3f} F1 {tf_:.3f}  (gold topics of relevant items "
+          f"vs predicted topics of items predicted relevant)")
+    per_topic = res["per_topic"]
+    assert isinstance(per_topic, dict)
+    for t in TOPICS:
+        p, r, f = _prf(*per_topic[t])
+        n_gold = per_topic[t][0] + per_topic[t][2]
+        print(f"  {t:28} P {p:.3f} R {r:.3f} F1 {f:.3f}  (gold {n_gold})")
+
+    # naive baseline and end-to-end agreement where texts are at hand
+    naive = Tally()
+    agree = checked = 0
+    for e in exs:
+        if e.id not in texts or e.borderline:
             continue
-        got = tag_article(it.title, it.text).topics
-        if set(got) != set(it.topics):
-            missing = sorted(set(it.topics) - set(got))
-            extra = sorted(set(got) - set(it.topics))
-            print(f"  {it.id:40} missing={','.join(missing) or '-'} extra={','.join(extra) or '-'}")
+        title, text = texts[e.id]
+        naive.add(bool(e.label), naive_tag(title, text).relevant)
+        t = tag_article(title, text)
+        checked += 1
+        agree += abs(t.score - predict(e).score) < 1e-3
+    print()
+    if checked:
+        print(f"end to end: tag_article on {checked} texts at hand agrees with the features "
+              f"score on {agree}")
+        print(naive.line("naive co-mention baseline (texts at hand)"))
+
+    preds = res["preds"]
+    assert isinstance(preds, dict)
+    wrong = [e for e in exs if not e.borderline and preds[e.id].relevant != bool(e.label)]
+    wrong.sort(key=lambda e: -abs(preds[e.id].score - e.label))
+    print()
+    print(f"{min(WORST, len(wrong))} worst errors of {len(wrong)}:")
+    for e in wrong[:WORST]:
+        gold = "relevant" if e.label else "not"
+        print(f"  {e.id:28} {e.language} gold={gold:8} score={preds[e.id].score:.3f} "
+              f"{_family(e.publisher)[:30]} {e.year}")
+        if e.id in texts:
+            title, text = texts[e.id]
+            print(f"      title: {title[:110]}")
+            for ev in analyse_article(title, text).evidence:
+                print(f"      > {ev[:200]}")
+        else:
+            print("      (text not at hand: licence keeps it out of the repo; pass --texts)")
+
+    if speed:
+        corpus, what = speed_corpus(texts, all_exs)
+        wall, cpu = throughput(corpus, tag_article)
+        print()
+        print(f"speed: {wall:,.0f} articles/s wall, {cpu:,.0f} by CPU time, one core, best of "
+              f"{SPEED_ROUNDS} passes over {what}")
+    return 0
 
 
-def explain(items: Sequence[Item], ids: Sequence[str]) -> None:
-    by_id = {it.id: it for it in items}
+def explain(ids: Sequence[str], text_paths: Sequence[Path]) -> None:
+    texts = load_texts(text_paths)
+    by_id = {e.id: e for e in load_examples()}
     for item_id in ids:
-        it = by_id[item_id]
-        a = analyse_article(it.title, it.text)
-        print(f"{item_id}: gold relevant={it.relevant} topics={it.topics}")
-        print(f"  score={a.score:.3f} topics={a.topics} sentences={a.sentences}")
-        print("  features: " + ", ".join(f"{k}={v:.2f}" for k, v in a.features.items()))
-        print("  topic scores: " + ", ".join(f"{k}={v:.1f}" for k, v in a.topic_scores.items()))
-        for e in a.evidence:
-            print(f"  > {e}")
-
-
-# Signs the model must respect: more evidence of a relationship never lowers the score,
-# lists, negative contexts and third countries never raise it.
-_NEGATIVE_FEATURES = frozenset({"listed", "negative_share", "third_share"})
-
-
-def _train(
-    xs: Sequence[Sequence[float]], ys: Sequence[float], l2: float, steps: int, lr: float
-) -> tuple[float, list[float]]:
-    """Logistic regression by projected gradient descent with L2 and sign constraints."""
-    w = [0.0] * len(FEATURES)
-    b = 0.0
-    n = len(xs)
-    for _ in range(steps):
-        gw = [0.0] * len(w)
-        gb = 0.0
-        for x, y in zip(xs, ys, strict=True):
-            z = b + sum(wi * xi for wi, xi in zip(w, x, strict=True))
-            err = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z)))) - y
-            gb += err
-            for k, xk in enumerate(x):
-                gw[k] += err * xk
-        b -= lr * gb / n
-        w = [wi - lr * (g / n + l2 * wi) for wi, g in zip(w, gw, strict=True)]
-        w = [min(0.0, wi) if f in _NEGATIVE_FEATURES else max(0.0, wi)
-             for f, wi in zip(FEATURES, w, strict=True)]
-    return b, w
-
-
-def _predict(b: float, w: Sequence[float], x: Sequence[float]) -> float:
-    z = b + sum(wi * xi for wi, xi in zip(w, x, strict=True))
-    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
-
-
-def fit(items: Sequence[Item], l2: float = 0.003, steps: int = 6000, lr: float = 0.5,
-        folds: int = 5) -> None:
-    """Refit the logistic weights on the dev set; report a k-fold estimate first."""
-    xs = [[analyse_article(it.title, it.text).features[f] for f in FEATURES] for it in items]
-    ys = [1.0 if it.relevant else 0.0 for it in items]
-    tp = fp = fn = 0
-    for k in range(folds):
-        train = [i for i in range(len(xs)) if i % folds != k]
-        b, w = _train([xs[i] for i in train], [ys[i] for i in train], l2, steps, lr)
-        for i in range(k, len(xs), folds):
-            pred = _predict(b, w, xs[i]) >= RELEVANCE_THRESHOLD
-            tp += pred and ys[i] == 1.0
-            fp += pred and ys[i] == 0.0
-            fn += (not pred) and ys[i] == 1.0
-    p = tp / (tp + fp) if tp + fp else 0.0
-    r = tp / (tp + fn) if tp + fn else 0.0
-    print(f"# {folds}-fold estimate: precision {p:.3f} recall {r:.3f} F1 {_f1(p, r):.3f}")
-    b, w = _train(xs, ys, l2, steps, lr)
-    print("feature,weight")
-    print(f"intercept,{b:.2f}")
-    for name, wi in zip(FEATURES, w, strict=True):
-        print(f"{name},{wi:.2f}")
+        e = by_id[item_id]
+        pr = predict(e)
+        print(f"{item_id}: gold relevant={e.label} topics={e.topics} split={e.split}")
+        print(f"  score={pr.score:.3f} topics={pr.topics} names both={e.both}")
+        if e.id in texts:
+            a = analyse_article(*texts[e.id])
+            print("  features: " + ", ".join(f"{k}={v:.2f}" for k, v in a.features.items()))
+            print("  topic probabilities: " + ", ".join(
+                f"{k}={v:.2f}" for k, v in a.topic_scores.items()))
+            for ev in a.evidence:
+                print(f"  > {ev}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--fit", action="store_true", help="refit weights.csv on the dev set")
+    parser.add_argument("--split", choices=("train", "dev", "test"), default="test")
+    parser.add_argument("--texts", type=Path, action="append", default=[],
+                        help="corpus JSONL with the full texts (repeatable)")
+    parser.add_argument("--no-speed", action="store_true")
     parser.add_argument("--explain", nargs="+", metavar="ID", help="show features of items")
-    parser.add_argument("--dev", type=Path, default=DEV_SET, help="labelled JSONL file")
     args = parser.parse_args(argv)
-    items = load_items(args.dev)
-    if args.fit:
-        fit(items)
-    elif args.explain:
-        explain(items, args.explain)
-    else:
-        report(items)
-    return 0
+    if args.explain:
+        explain(args.explain, args.texts)
+        return 0
+    return report(args.split, args.texts, speed=not args.no_speed)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The China-Japan tagger's knowledge, read from the CSV files in `seeds/tagger/`.
 
-Four files make up the lexicon; each row is one term (a trailing `*` means "this
+Three files make up the lexicon (the learned model that weighs what it finds is
+`model.json`, read by `tasks/_tag_model.py`); each row is one term (a trailing `*` means "this
 prefix plus any letters", for English stems such as `detain*`):
 
     aliases.csv    term,entity,case    who a term names: china, japan, pair (both at once),
@@ -11,7 +12,6 @@ prefix plus any letters", for English stems such as `detain*`):
                                        `relation` for cues that name no topic (ties, protest)
     negatives.csv  term,context,weight contexts where co-mention means little: market,
                                        earnings, multilateral, sports, weather, product, commodity
-    weights.csv    feature,weight      the relevance model's coefficients
 
 Rows whose term starts with `#` are section comments. Terms are matched case-insensitively
 unless `case` is `s` (then only the spelling given matches: `Abe`, `Diet`, `US`). English
@@ -38,7 +38,8 @@ logger = logging.getLogger(__name__)
 
 SEED_PACKAGE = "seeds"
 SEED_DIR = "tagger"
-SEED_FILES = ("aliases.csv", "cues.csv", "negatives.csv", "weights.csv")
+# the lexicon plus the learned model: the tagger version hashes all of them
+SEED_FILES = ("aliases.csv", "cues.csv", "negatives.csv", "model.json")
 
 # entry kinds
 CHINA = 0
@@ -138,7 +139,6 @@ class Lexicon:
     exact: dict[str, tuple[Entry, ...]]
     stems: dict[str, tuple[Entry, ...]]
     stem_lengths: tuple[int, ...]
-    weights: dict[str, float]
     digest: str
     _memo: dict[str, Effect | None] = field(default_factory=dict)
 
@@ -164,7 +164,7 @@ def _read(name: str) -> bytes:
 
 
 def seed_digest() -> str:
-    """Short SHA-256 of the seed files, so a tag records which lexicon produced it."""
+    """Short SHA-256 of the seed files, so a tag records which lexicon and model produced it."""
     h = hashlib.sha256()
     for name in SEED_FILES:
         h.update(name.encode())
@@ -316,7 +316,6 @@ def lexicon() -> Lexicon:
         add(row["term"], row.get("case", "i"), [(CUE, row["topic"], float(row["weight"]))])
     for row in _rows("negatives.csv"):
         add(row["term"], row.get("case", "i"), [(NEG, row["context"], float(row["weight"]))])
-    weights = {row["feature"]: float(row["weight"]) for row in _rows("weights.csv")}
 
     _inherit_entities(table)
     exact: dict[str, tuple[Entry, ...]] = {}
@@ -341,7 +340,6 @@ def lexicon() -> Lexicon:
         exact=exact,
         stems=stems,
         stem_lengths=tuple(sorted({len(s) for s in stems}, reverse=True)),
-        weights=weights,
         digest=seed_digest(),
     )
     logger.debug("tagger lexicon: %d terms, %d stems", len(exact), len(stems))

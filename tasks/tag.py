@@ -13,12 +13,18 @@ structure of a story instead:
    as "China-Japan", 日中関係, or the Senkaku/Diaoyu islands)? Does it carry a
    relational cue (talks, protest, exports to, coast guard)? Is it a list
    (two or more third countries) or a market, results, sports or weather line?
-4. Turn a handful of structural features (relational sentences, their share of
-   the story, the less-mentioned country's share, title and lead, list and
-   negative contexts, third-country share) into a logistic score whose weights
-   live in `seeds/tagger/weights.csv`. `relevant` is `score >= RELEVANCE_THRESHOLD`.
-5. Topics come from topic cues weighted by how close they sit to the pair;
-   evidence is the (up to) three sentences that scored highest.
+4. Cheap reject: an article whose title and body name at most one of the two
+   countries (most of a business-news feed) gets the model's reject score at once.
+5. Otherwise derive structural features (relational sentences, their share of the
+   story, the less-mentioned country's share, title and lead, list and negative
+   contexts, third countries, lexicon topic cues; see FEATURES) and hash the word /
+   character n-grams of the title and of the sentences naming both countries. The
+   learned model in `seeds/tagger/model.json` (`tasks/_tag_model.py`, trained by
+   `bench/train_tagger.py` on the labelled corpus in `seeds/tagger/corpus/`) turns them
+   into a calibrated probability; `relevant` is `score >= RELEVANCE_THRESHOLD`, the
+   threshold chosen on the corpus dev split.
+6. Topics come from one learned model per topic over the same features; evidence is the
+   (up to) three sentences that rank highest (relational, then pair, then cue weight).
 
 Bounded work: only the first `MAX_TEXT_CHARS` characters of the body and the first
 `MAX_SENTENCES` sentences are read, so a 1 MB page costs what a long article costs.
@@ -36,18 +42,22 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tasks import _tag_model
 from tasks._tag_lexicon import Lexicon, lexicon, seed_digest
 from tasks.records import Tag
 
 __all__ = [
     "FEATURES",
+    "MAX_PAIR_SENTENCES",
     "MAX_SENTENCES",
     "MAX_TEXT_CHARS",
     "RELEVANCE_THRESHOLD",
     "TAGGER_VERSION",
     "TOPICS",
     "Analysis",
+    "Parsed",
     "analyse_article",
+    "parse_article",
     "tag_article",
     "tag_many",
 ]
@@ -61,9 +71,9 @@ TOPICS: tuple[str, ...] = (
     "technology_export_controls",
     "people_tourism",
 )
-RULES_VERSION = "cj-2.0"
+RULES_VERSION = "cj-3.0"
 TAGGER_VERSION: str = f"{RULES_VERSION}+{seed_digest()}"
-RELEVANCE_THRESHOLD: float = 0.5
+RELEVANCE_THRESHOLD: float = _tag_model.model().threshold
 
 MAX_TEXT_CHARS = 20_000
 MAX_TITLE_CHARS = 400
@@ -83,11 +93,31 @@ FEATURES: tuple[str, ...] = (
     "listed",  # log(1 + sentences naming both only inside a list or negative context)
     "negative_share",  # sentences with market/results/sports/weather/list wording / all
     "third_share",  # sentences naming a third country / all sentences
+    "title_china",  # the title names China (or a bilateral term)
+    "title_japan",  # the title names Japan (or a bilateral term)
+    "title_listy",  # the title is a list or market/results/sports line
+    "pairish",  # log(1 + sentences naming both countries)
+    "china_sents",  # log(1 + sentences naming China)
+    "japan_sents",  # log(1 + sentences naming Japan)
+    "first_pair",  # position of the first sentence naming both (0 = first, 1 = none)
+    "sentences",  # log(1 + sentences) / 5
+    "pair_cue",  # log(1 + relational-cue weight inside sentences naming both)
+    "pair_third",  # share of sentences naming both that also name a third country
+    "pair_listy",  # share of sentences naming both that are lists or market lines
+    "cjk",  # the body is Chinese or Japanese
+    "topic_diplomacy",  # log(1 + lexicon topic-cue score), one per topic
+    "topic_trade_economy",
+    "topic_security_military",
+    "topic_territorial",
+    "topic_history",
+    "topic_technology_export_controls",
+    "topic_people_tourism",
 )
+# n-grams are hashed from the title and from at most this many sentences naming both
+MAX_PAIR_SENTENCES = 12
 
-# Topic assignment: a cue counts fully in a relational sentence, less elsewhere.
-_TOPIC_MIN = 2.0
-_TOPIC_FRACTION = 0.25
+# Lexicon topic-cue scores (features of the topic models): a cue counts fully in a
+# relational sentence, less elsewhere, more in a title that names a country.
 _TITLE_TOPIC_WEIGHT = 1.5
 _LIST_OTHERS = 2
 _NEG_CONTEXT = 1.0
@@ -283,10 +313,14 @@ def _scan(
 
 
 def _features(
-    title_hits: _Hits | None, hits: dict[int, _Hits], n_sentences: int
+    title_hits: _Hits | None, hits: dict[int, _Hits], n_sentences: int, cjk: bool,
+    topic_scores: dict[str, float],
 ) -> dict[str, float]:
     n = max(n_sentences, 1)
     relational = listed = neg = third = china = japan = explicit = 0
+    pairish = pair_third = pair_listy = 0
+    pair_cue = 0.0
+    first_pair = n
     lead = 0.0
     for idx, h in hits.items():
         if h.names_china:
@@ -296,6 +330,14 @@ def _features(
         explicit += h.pair + h.anchor
         if h.others:
             third += 1
+        if h.pairish:
+            pairish += 1
+            pair_cue += h.cue
+            first_pair = min(first_pair, idx)
+            if h.others:
+                pair_third += 1
+            if h.listy:
+                pair_listy += 1
         if h.relational:
             relational += 1
             if idx < LEAD_SENTENCES:
@@ -304,12 +346,15 @@ def _features(
             listed += 1
         if h.neg >= _NEG_CONTEXT:
             neg += 1
-    title = 0.0
+    title = title_china = title_japan = title_listy = 0.0
     if title_hits is not None:
         explicit += title_hits.pair + title_hits.anchor
         if title_hits.pairish and not title_hits.listy:
             title = 1.0
-    return {
+        title_china = float(title_hits.names_china)
+        title_japan = float(title_hits.names_japan)
+        title_listy = float(title_hits.listy)
+    features = {
         "relational": math.log1p(relational),
         "relational_share": relational / n,
         "minority_share": min(china, japan) / n,
@@ -319,14 +364,22 @@ def _features(
         "listed": math.log1p(listed),
         "negative_share": neg / n,
         "third_share": third / n,
+        "title_china": title_china,
+        "title_japan": title_japan,
+        "title_listy": title_listy,
+        "pairish": math.log1p(pairish),
+        "china_sents": math.log1p(china),
+        "japan_sents": math.log1p(japan),
+        "first_pair": first_pair / n if pairish else 1.0,
+        "sentences": math.log1p(n_sentences) / 5.0,
+        "pair_cue": math.log1p(pair_cue),
+        "pair_third": pair_third / pairish if pairish else 0.0,
+        "pair_listy": pair_listy / pairish if pairish else 0.0,
+        "cjk": 1.0 if cjk else 0.0,
     }
-
-
-def _score(weights: dict[str, float], features: dict[str, float]) -> float:
-    z = weights.get("intercept", 0.0)
-    for name, value in features.items():
-        z += weights.get(name, 0.0) * value
-    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+    for topic in TOPICS:
+        features["topic_" + topic] = math.log1p(topic_scores.get(topic, 0.0))
+    return features
 
 
 def _sentence_weight(h: _Hits) -> float:
@@ -340,6 +393,7 @@ def _sentence_weight(h: _Hits) -> float:
 
 
 def _topics(title_hits: _Hits | None, hits: dict[int, _Hits]) -> dict[str, float]:
+    """Lexicon topic-cue scores: a cue counts fully in a relational sentence, less elsewhere."""
     scores: dict[str, float] = {}
     for h in hits.values():
         if not h.topics:
@@ -354,14 +408,13 @@ def _topics(title_hits: _Hits | None, hits: dict[int, _Hits]) -> dict[str, float
     return scores
 
 
-def _pick_topics(scores: dict[str, float]) -> tuple[str, ...]:
-    if not scores:
+def _pick_topics(probabilities: dict[str, float], threshold: float) -> tuple[str, ...]:
+    """Topics whose model probability reaches the threshold; at least the likeliest one."""
+    if not probabilities:
         return ()
-    top = max(scores.values())
-    floor = max(_TOPIC_MIN, _TOPIC_FRACTION * top)
-    chosen = {t for t, s in scores.items() if s >= floor}
+    chosen = {t for t, p in probabilities.items() if p >= threshold}
     if not chosen:
-        chosen = {max(scores, key=lambda t: scores[t])}
+        chosen = {max(probabilities, key=lambda t: probabilities[t])}
     return tuple(t for t in TOPICS if t in chosen)
 
 
@@ -416,6 +469,81 @@ def _evidence(
     return tuple(out)
 
 
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """What the lexicon pass found in one article: the model's inputs before scoring.
+
+    `names_both` is False when the title and body name at most one of the two countries
+    (the cheap reject: no n-grams are hashed and the model is not run).
+    """
+
+    names_both: bool
+    struct: tuple[float, ...]
+    buckets: frozenset[int]
+    body: str
+    title: str
+    spans: list[tuple[int, int]]
+    hits: dict[int, _Hits]
+    title_hits: _Hits | None
+
+
+def parse_article(title: str, text: str) -> Parsed:
+    """Split, match the lexicon and derive the model's features for one article.
+
+    Args:
+        title: The headline (may be empty).
+        text: The article body (may be empty; only the first MAX_TEXT_CHARS are read).
+
+    Returns:
+        The features (`struct` in FEATURES order, hashed n-gram `buckets`) and the
+        sentence analysis that evidence is drawn from.
+    """
+    lex = lexicon()
+    title = (title or "")[:MAX_TITLE_CHARS]
+    body = (text or "")[:MAX_TEXT_CHARS]
+    if not body.strip():
+        body = title  # a headline alone (feed item without a body) is read as a one-line story
+    spans = split_sentences(body)
+    starts = [s for s, _ in spans]
+    hits: dict[int, _Hits] = {}
+    china = japan = False
+    if spans:
+        scan_end = spans[-1][1]
+        dateline = _DATELINE.match(body)
+        _scan(lex, body[:scan_end], starts, hits, dateline.end() if dateline else 0)
+        for h in hits.values():
+            h.classify()
+            china = china or h.names_china
+            japan = japan or h.names_japan
+    title_hits: _Hits | None = None
+    if title.strip():
+        t: dict[int, _Hits] = {}
+        _scan(lex, title, [0], t)
+        title_hits = t.get(0)
+        if title_hits is not None:
+            title_hits.classify()
+            china = china or title_hits.names_china
+            japan = japan or title_hits.names_japan
+    if not (china and japan):
+        return Parsed(False, (), frozenset(), body, title, spans, hits, title_hits)
+    cjk = bool(_CJK.search(body[:2000]))
+    features = _features(title_hits, hits, len(spans), cjk, _topics(title_hits, hits))
+    struct = tuple(features[name] for name in FEATURES)
+    nb = _tag_model.HASH_BUCKETS
+    buckets: set[int] = set()
+    if title.strip():
+        _tag_model.hashed_ngrams(title, "t|", nb, buckets)
+    taken = 0
+    for idx in sorted(hits):
+        if hits[idx].pairish:
+            start, end = spans[idx]
+            _tag_model.hashed_ngrams(body[start:end], "s|", nb, buckets)
+            taken += 1
+            if taken >= MAX_PAIR_SENTENCES:
+                break
+    return Parsed(True, struct, frozenset(buckets), body, title, spans, hits, title_hits)
+
+
 def analyse_article(title: str, text: str) -> Analysis:
     """Run the tagger and return its features, score, topics and evidence.
 
@@ -426,33 +554,21 @@ def analyse_article(title: str, text: str) -> Analysis:
     Returns:
         The full analysis; `tag_article` keeps the parts that go to the warehouse.
     """
-    lex = lexicon()
-    title = (title or "")[:MAX_TITLE_CHARS]
-    body = (text or "")[:MAX_TEXT_CHARS]
-    if not body.strip():
-        body = title  # a headline alone (feed item without a body) is read as a one-line story
-    spans = split_sentences(body)
-    starts = [s for s, _ in spans]
-    hits: dict[int, _Hits] = {}
-    if spans:
-        scan_end = spans[-1][1]
-        dateline = _DATELINE.match(body)
-        _scan(lex, body[:scan_end], starts, hits, dateline.end() if dateline else 0)
-        for h in hits.values():
-            h.classify()
-    title_hits: _Hits | None = None
-    if title.strip():
-        t: dict[int, _Hits] = {}
-        _scan(lex, title, [0], t)
-        title_hits = t.get(0)
-        if title_hits is not None:
-            title_hits.classify()
-    features = _features(title_hits, hits, len(spans))
-    score = _score(lex.weights, features)
-    topic_scores = _topics(title_hits, hits)
-    topics = _pick_topics(topic_scores) if score >= RELEVANCE_THRESHOLD else ()
-    evidence = _evidence(body, spans, hits, title, title_hits)
-    return Analysis(features, score, topics, topic_scores, evidence, len(spans))
+    p = parse_article(title, text)
+    m = _tag_model.model()
+    topics: tuple[str, ...] = ()
+    topic_scores: dict[str, float] = {}
+    if p.names_both:
+        score = m.score(p.struct, p.buckets)
+        ordered = sorted(p.buckets)
+        topic_scores = m.topic_scores(p.struct, ordered)
+        if score >= m.threshold:
+            topics = _pick_topics(topic_scores, m.topic_threshold)
+    else:
+        score = m.reject_score
+    evidence = _evidence(p.body, p.spans, p.hits, p.title, p.title_hits)
+    features = dict(zip(FEATURES, p.struct, strict=True)) if p.names_both else {}
+    return Analysis(features, score, topics, topic_scores, evidence, len(p.spans))
 
 
 def tag_article(title: str, text: str) -> Tag:
@@ -463,16 +579,17 @@ def tag_article(title: str, text: str) -> Tag:
         text: The article body (may be empty).
 
     Returns:
-        A Tag: `relevant` (score >= RELEVANCE_THRESHOLD), `score` in [0, 1],
-        `topics` (a subset of TOPICS, empty when not relevant), up to three
-        `evidence` sentences, and TAGGER_VERSION.
+        A Tag: `relevant` (score >= RELEVANCE_THRESHOLD), `score` (a calibrated
+        probability in [0, 1]), `topics` (a subset of TOPICS, empty when not relevant),
+        up to three `evidence` sentences, and TAGGER_VERSION.
     """
     a = analyse_article(title, text)
     score = round(a.score, 4)
+    relevant = score >= RELEVANCE_THRESHOLD
     return Tag(
-        relevant=score >= RELEVANCE_THRESHOLD,
+        relevant=relevant,
         score=score,
-        topics=a.topics,
+        topics=a.topics if relevant else (),
         evidence=a.evidence,
         version=TAGGER_VERSION,
     )

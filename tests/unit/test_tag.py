@@ -48,7 +48,8 @@ def test_public_constants_match_the_contract() -> None:
         "diplomacy", "trade_economy", "security_military", "territorial", "history",
         "technology_export_controls", "people_tourism",
     )
-    assert RELEVANCE_THRESHOLD == 0.5
+    # the threshold is chosen on the corpus dev split by bench/train_tagger.py
+    assert 0.0 < RELEVANCE_THRESHOLD < 1.0
     assert TAGGER_VERSION.startswith("cj-") and TAGGER_VERSION.endswith(seed_digest())
 
 

@@ -6,8 +6,6 @@ Also holds the record builders the other warehouse tests import.
 from __future__ import annotations
 
 import gzip
-import hashlib
-import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -16,6 +14,7 @@ import duckdb
 import pytest
 
 from tasks.errors import WarehouseError
+from tasks.extract import fingerprint as production_fingerprint
 from tasks.records import (
     Article,
     ArticleTag,
@@ -29,7 +28,7 @@ from tasks.records import (
     StoredPage,
     Tag,
 )
-from warehouse import Warehouse, query
+from warehouse import Warehouse, neardup, query
 
 T0 = datetime(2026, 3, 14, 8, 30, tzinfo=UTC)
 
@@ -57,14 +56,14 @@ OTHER = (
 
 
 # --------------------------------------------------------------------------- builders
-def simhash(text: str) -> int:
-    """A 64-bit simhash over words (the warehouse only stores the number)."""
-    weights = [0] * 64
-    for word in re.findall(r"\w+", text.lower()):
-        h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "big")
-        for bit in range(64):
-            weights[bit] += 1 if h >> bit & 1 else -1
-    return sum(1 << bit for bit in range(64) if weights[bit] > 0)
+def flipped(fp: int, *bits: int) -> int:
+    """`fp` with the given bits flipped, as the signed value a BIGINT holds."""
+    value = fp % (1 << 64)
+    for bit in bits:
+        value ^= 1 << bit
+    signed = neardup.to_signed(value)
+    assert signed is not None
+    return signed
 
 
 def make_article(
@@ -82,7 +81,7 @@ def make_article(
         id=f"a-{source}-{n}", url=url, canonical_url=url, source=source,
         title=title or f"Story {n}", text=body, word_count=len(body.split()), body_origin="page",
         published_at=published_at, language="en",
-        fingerprint=fingerprint if fingerprint is not None else simhash(body),
+        fingerprint=fingerprint if fingerprint is not None else production_fingerprint(body),
     )
 
 
@@ -213,27 +212,34 @@ def test_fingerprints_above_two_to_the_63_are_stored(wh: Warehouse) -> None:
 
 
 # --------------------------------------------------------------------------- near-duplicates
-def _reworded(text: str) -> str:
-    return (text.replace("Tuesday", "Wednesday").replace("candid", "frank")
-            .replace("four percent", "five percent"))
+# The fingerprints are the production simhash of the texts; copies get bits flipped in
+# different 16-bit bands, so the band lookup is exercised too. Whether real re-posted pages
+# land within the threshold is tests/integration/test_near_duplicates.py.
+def copy_of(article: Article, n: int | str, source: str, *bits: int) -> Article:
+    assert article.fingerprint is not None
+    return make_article(n, source=source, text=article.text,
+                        fingerprint=flipped(article.fingerprint, *bits))
 
 
-def test_a_copy_differing_in_a_few_words_links_to_the_first_article(wh: Warehouse) -> None:
+def test_a_copy_within_the_threshold_links_to_the_first_article(wh: Warehouse) -> None:
     original = make_article("orig", source="wire", text=LOREM)
-    copy = make_article("copy", source="daily", text=_reworded(LOREM))
+    copy = copy_of(original, "copy", "daily", 0, 16, 32)  # 3 bits, one band left equal
+    too_far = copy_of(original, "far", "daily", 1, 17, 33, 49)  # 4 bits, no band equal
     different = make_article("other", source="daily", text=OTHER)
+    assert neardup.MAX_DISTANCE == 3
     wh.load_batch(make_batch("run-1", [original]))
 
-    result = wh.load_batch(make_batch("run-1", [copy, different]))
+    result = wh.load_batch(make_batch("run-1", [copy, too_far, different]))
 
     assert result.duplicates_linked == 1
     links = dict(wh.con.execute("select id, duplicate_of from articles").fetchall())
-    assert links == {original.id: None, copy.id: original.id, different.id: None}
+    assert links == {original.id: None, copy.id: original.id, too_far.id: None,
+                     different.id: None}
 
 
 def test_copies_link_to_the_root_not_to_each_other(wh: Warehouse, db: Path) -> None:
-    texts = [LOREM, _reworded(LOREM), _reworded(LOREM).replace("Analysts", "Economists")]
-    articles = [make_article(i, source=f"s{i}", text=t) for i, t in enumerate(texts)]
+    root = make_article(0, source="s0", text=LOREM)
+    articles = [root, copy_of(root, 1, "s1", 3, 20), copy_of(root, 2, "s2", 3, 20, 40)]
     for article in articles:
         wh.load_batch(make_batch("run-1", [article]))
     wh.publish(force=True)
@@ -260,7 +266,7 @@ def test_a_copy_of_a_copy_points_at_the_root_of_the_story(wh: Warehouse) -> None
 
 def test_near_duplicates_within_one_batch_link_to_the_first(wh: Warehouse) -> None:
     a = make_article("a", source="s1", text=LOREM)
-    b = make_article("b", source="s2", text=_reworded(LOREM))
+    b = copy_of(a, "b", "s2", 5, 50)
 
     assert wh.load_batch(make_batch("run-1", [b, a])).duplicates_linked == 1
     rows = wh.con.execute("select count(*) from articles where duplicate_of is null").fetchone()
@@ -421,12 +427,15 @@ def test_update_articles_replaces_content_and_relinks(wh: Warehouse) -> None:
     first_seen = wh.con.execute("select first_seen_at from articles where id = ?",
                                 [b.id]).fetchone()
 
-    reextracted = make_article("b", source="s2", text=_reworded(LOREM), title="New title")
+    new_text = LOREM.replace("candid", "frank")
+    assert a.fingerprint is not None
+    reextracted = make_article("b", source="s2", text=new_text, title="New title",
+                               fingerprint=flipped(a.fingerprint, 7))  # one bit from `a`
     assert wh.update_articles([reextracted]) == 1
 
     row = wh.con.execute("select title, text, duplicate_of, first_seen_at, updated_at "
                          "is not null from articles where id = ?", [b.id]).fetchone()
-    assert row == ("New title", _reworded(LOREM), a.id, first_seen[0] if first_seen else None,
+    assert row == ("New title", new_text, a.id, first_seen[0] if first_seen else None,
                    True)
     assert wh.update_articles([make_article("missing")]) == 0
 

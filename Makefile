@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test e2e run server bench bench-tag train-tag bench-dask reliability lint clean
+.PHONY: install demo test e2e run server bench bench-tag bench-extract train-tag bench-dask reliability lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || test -n "$(PY)" || \
@@ -42,6 +42,10 @@ bench: $(STAMP)
 
 bench-tag: $(STAMP)
 	$(BIN)/python -m bench.bench_tag
+
+# extraction quality and speed on the dev split of bench/extract_corpus (pages: its fetch.py)
+bench-extract: $(STAMP)
+	$(BIN)/python -m bench.bench_extract
 
 train-tag: $(STAMP)
 	$(BIN)/python -m bench.train_tagger

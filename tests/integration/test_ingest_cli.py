@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import pytest
 
 from flows.demo import demo_feeds_file, serve_demo_site
 from flows.localsite import LocalSite
+from seeds.demo import articles_aw, articles_bd, make_site
 from tests.conftest import rows, run_cli
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -34,6 +35,16 @@ def expected_articles() -> dict[str, dict[str, object]]:
         (files("seeds") / "demo" / "expected.json").read_text(encoding="utf-8")
     )
     return data
+
+
+def published_instants() -> dict[str, datetime]:
+    """Each demo article's publication instant in UTC, from the demo's own article lists."""
+    instants = {}
+    for module, tz in ((articles_bd, make_site.BD_TZ), (articles_aw, make_site.AW_TZ)):
+        for article in module.ARTICLES:
+            local = datetime.fromisoformat(make_site.iso(article, tz))
+            instants[str(article["path"])] = local.astimezone(UTC)
+    return instants
 
 
 def seed_paragraphs() -> list[str]:
@@ -79,14 +90,14 @@ def test_every_article_lands_once_with_body_title_source_and_date(
         assert path not in by_path, f"{path} stored twice"
         by_path[path] = (title, source, published, text, words)
     assert set(by_path) == set(expected)
-    for path, want in expected.items():
+    for path in expected:
         title, source, published, text, words = by_path[path]
         assert title and source and text, path
         assert int(words) >= 100, f"{path}: only {words} words extracted"
         assert published is not None, path
-        # published_at is UTC; the page's date is local to the newsroom (up to a day apart)
-        local_day = date.fromisoformat(str(want["published"]))
-        assert abs((published.date() - local_day).days) <= 1, (path, published)
+        # published_at is the exact instant the feed gives, in UTC (the newsroom's local
+        # date can be a day later: a 24-hour time-zone slip must fail here)
+        assert published.astimezone(UTC) == published_instants()[path], (path, published)
 
 
 def test_seed_article_keeps_paragraphs_and_drops_promo_lines(

@@ -150,6 +150,10 @@ def judge_one(
     "ok" must not have failed; the moved feed must have its new address stored.
     """
     seen = outcomes.get((fault.kind, fault.url), [])
+    if fault.kind == "feed":  # entries a feed refused are logged under FEED_URL#entry-N
+        entries = fault.url + "#entry-"
+        seen = seen + [o for (kind, url), found in outcomes.items()
+                       if kind == "feed" and url.startswith(entries) for o in found]
     got = "+".join(dict.fromkeys(seen)) or "(not logged)"
     if fault.kind == "page":
         copies = stored.get(urlsplit(fault.url).path, 0)

@@ -51,6 +51,7 @@ CORPUS = ROOT / "seeds" / "tagger" / "corpus"
 UNIT_EXAMPLES = ROOT / "tests" / "data" / "tagger_dev.jsonl"
 SPEED_ROUNDS = 3
 SPEED_MAX = 3000
+SPEED_BOTH_EVERY = 10
 WORST = 20
 
 _NAIVE_CHINA = re.compile(r"\b(?:China|Chinese|Beijing)\b|中国|中國|中方|北京")
@@ -71,7 +72,7 @@ class Example:
     borderline: bool
     both: bool
     x: tuple[float, ...]
-    h: tuple[int, ...]
+    h: frozenset[int]
     language: str = ""
     year: str = ""
 
@@ -100,7 +101,7 @@ def load_examples(corpus: Path = CORPUS) -> list[Example]:
             r = index[str(f["id"])]
             deltas = f.get("h") or []
             assert isinstance(deltas, list)
-            ids = tuple(int(v) for v in np.cumsum(deltas)) if deltas else ()
+            ids = frozenset(int(v) for v in np.cumsum(deltas)) if deltas else frozenset()
             x = f.get("x") or []
             assert isinstance(x, list)
             out.append(Example(
@@ -139,7 +140,7 @@ def predict(e: Example) -> Prediction:
     relevant = score >= RELEVANCE_THRESHOLD
     topics: tuple[str, ...] = ()
     if relevant:
-        probs = m.topic_scores(e.x, sorted(e.h))
+        probs = m.topic_scores(e.x, e.h)
         chosen = {t for t, p in probs.items() if p >= m.topic_threshold}
         if not chosen and probs:
             chosen = {max(probs, key=lambda t: probs[t])}
@@ -221,15 +222,39 @@ def evaluate(exs: Sequence[Example]) -> dict[str, object]:
 def speed_corpus(texts: dict[str, tuple[str, str]], exs: Sequence[Example]) -> tuple[
     list[tuple[str, str]], str
 ]:
-    """The texts at hand in corpus order; the old unit examples when few are at hand."""
-    items = [texts[e.id] for e in exs if e.id in texts]
-    if len(items) >= 500:
-        return items[:SPEED_MAX], f"{min(len(items), SPEED_MAX)} corpus articles as labelled"
+    """A business-news-like mix: 1 in SPEED_BOTH_EVERY articles names both countries.
+
+    Built from the texts at hand (the corpus over-represents stories naming both: its hard
+    negatives and relevant stories were sought out); without the corpus texts, the
+    committed texts plus the old unit examples in their own proportions.
+    """
+    one = [texts[e.id] for e in exs if e.id in texts and not e.both]
+    both = [texts[e.id] for e in exs if e.id in texts and e.both]
+    if len(one) >= 500 and both:
+        n_both = min(len(both), len(one) // (SPEED_BOTH_EVERY - 1))
+        mix = []
+        it_both = iter(both[:n_both])
+        for i, item in enumerate(one):
+            mix.append(item)
+            if i % (SPEED_BOTH_EVERY - 1) == SPEED_BOTH_EVERY - 2:
+                nxt = next(it_both, None)
+                if nxt is not None:
+                    mix.append(nxt)
+        return mix[:SPEED_MAX], (f"{min(len(mix), SPEED_MAX)} corpus articles, 1 in "
+                                 f"{SPEED_BOTH_EVERY} naming both countries")
+    items = [*one, *both]
     for line in UNIT_EXAMPLES.read_text(encoding="utf-8").splitlines():
         if line.strip():
             d = json.loads(line)
             items.append((d["title"], d["text"]))
     return items, f"{len(items)} committed texts and unit examples (no corpus texts given)"
+
+
+def enriched_corpus(texts: dict[str, tuple[str, str]], exs: Sequence[Example]) -> list[
+    tuple[str, str]
+]:
+    """The texts at hand in corpus proportions (~45% name both countries)."""
+    return [texts[e.id] for e in exs if e.id in texts][:SPEED_MAX]
 
 
 def throughput(
@@ -329,6 +354,13 @@ def report(split: str, text_paths: Sequence[Path], speed: bool = True) -> int:
         print()
         print(f"speed: {wall:,.0f} articles/s wall, {cpu:,.0f} by CPU time, one core, best of "
               f"{SPEED_ROUNDS} passes over {what}")
+        enriched = enriched_corpus(texts, all_exs)
+        if len(enriched) >= 500:
+            wall, cpu = throughput(enriched, tag_article)
+            n_both = sum(1 for e in all_exs if e.id in texts and e.both)
+            print(f"       {wall:,.0f} articles/s wall, {cpu:,.0f} by CPU time over the corpus as "
+                  f"labelled ({len(enriched)} articles, {n_both} of all at hand name both)")
+        print("(wall-clock is distorted on a busy machine; CPU time is this process's own)")
     return 0
 
 

@@ -160,6 +160,16 @@ def extract(sources: Sequence[Path]) -> None:
             items.append(it)
     splits = assign_splits(items)
     CORPUS.mkdir(parents=True, exist_ok=True)
+    previous = {str(r["id"]): r for p in CORPUS.glob("index-*.jsonl") for r in _read_jsonl(p)}
+    if previous:
+        same = sum(1 for it in items if it["id"] in previous
+                   and previous[str(it["id"])]["text_sha256"] == it["text_sha256"])
+        changed = [str(it["id"]) for it in items if it["id"] in previous
+                   and previous[str(it["id"])]["text_sha256"] != it["text_sha256"]]
+        print(f"against the committed index: {same} texts identical (SHA-256), "
+              f"{len(changed)} changed {changed[:5]}, "
+              f"{sum(1 for it in items if it['id'] not in previous)} new, "
+              f"{len(set(previous) - {str(it['id']) for it in items})} missing")
     for old in [*CORPUS.glob("features-*.jsonl"), CORPUS / "index.jsonl"]:
         old.unlink(missing_ok=True)
     meta = {"_meta": SPLIT_NOTE, "sources": [str(s) for s in sources]}

@@ -14,7 +14,9 @@ prefix plus any letters", for English stems such as `detain*`):
                                        earnings, multilateral, sports, weather, product, commodity
 
 Rows whose term starts with `#` are section comments. Terms are matched case-insensitively
-unless `case` is `s` (then only the spelling given matches: `Abe`, `Diet`, `US`). English
+unless `case` is `s` (then only the spelling given matches: `Abe`, `Diet`, `US`); a term
+whose `case` is `zh` counts only in text without kana (in Japanese, a bare 中日 is the
+Chunichi Shimbun or the Chunichi Dragons, not China-Japan). English
 terms must stand as whole words; Chinese and Japanese terms match anywhere, and the longest
 term at a position wins, so exclusions such as 中国地方 (Japan's Chugoku region) are
 written as longer `ignore` terms.
@@ -136,6 +138,19 @@ class Lexicon:
     latin: re.Pattern[str]
     cjk: re.Pattern[str] | None
     cased: frozenset[str]  # lowercased forms of case-sensitive terms: look up the original slice
+    chinese_only: frozenset[str]  # terms ignored in Japanese text (case `zh`: 中日 = Chunichi)
+    # any term that may name China / Japan (English, CJK): a superset, for the cheap reject
+    names_china: tuple[re.Pattern[str], re.Pattern[str] | None]
+    names_japan: tuple[re.Pattern[str], re.Pattern[str] | None]
+
+    def may_name_both(self, low: str, cjk: bool) -> bool:
+        """False when lowercased `low` certainly does not name both China and Japan."""
+        for latin, cjk_re in (self.names_china, self.names_japan):
+            if latin.search(low) is None and (
+                not cjk or cjk_re is None or cjk_re.search(low) is None
+            ):
+                return False
+        return True
     exact: dict[str, tuple[Entry, ...]]
     stems: dict[str, tuple[Entry, ...]]
     stem_lengths: tuple[int, ...]
@@ -242,6 +257,19 @@ def _compile_cjk(terms: set[str]) -> re.Pattern[str] | None:
     return re.compile(_trie_pattern(sorted(terms), "a-z"))
 
 
+def _compile_side(terms: set[str]) -> tuple[re.Pattern[str], re.Pattern[str] | None]:
+    """Matchers (lowercased text) for every alias naming one side: English, then CJK.
+
+    They find a superset of what the full scan counts (no ignore terms, no case checks, no
+    dateline), so "no match" safely means the side is not named. A cue that contains an
+    alias (日本人学校) contains its text too, so aliases alone are enough.
+    """
+    latin = _compile({t for t in terms if _is_latin(t)})
+    if latin is None:
+        raise ValueError("aliases.csv names a side with no English term")
+    return latin, _compile_cjk({t for t in terms if not _is_latin(t)})
+
+
 _ENTITY_SET = frozenset({CHINA, JAPAN, PAIR, ANCHOR, OTHER, IGNORE})
 
 
@@ -301,17 +329,26 @@ def lexicon() -> Lexicon:
     """Build the lexicon from `seeds/tagger/*.csv` (once per process)."""
     table: dict[str, dict[tuple[int, str], float]] = {}
     cased_terms: set[str] = set()
+    chinese_only: set[str] = set()
 
     def add(term: str, case: str, entries: Iterable[Entry]) -> None:
         key = term if case == "s" else term.lower()
         if case == "s":
             cased_terms.add(key)
+        elif case == "zh":
+            chinese_only.add(key)
         slot = table.setdefault(key, {})
         for kind, k, w in entries:
             slot[(kind, k)] = max(w, slot.get((kind, k), 0.0))
 
+    side_terms: tuple[set[str], set[str]] = (set(), set())
     for row in _rows("aliases.csv"):
-        add(row["term"], row.get("case", "i"), _entities(row["entity"]))
+        entities = _entities(row["entity"])
+        add(row["term"], row.get("case", "i"), entities)
+        kinds = {kind for kind, _, _ in entities}
+        for side, own in ((0, CHINA), (1, JAPAN)):
+            if kinds & {own, PAIR, ANCHOR}:
+                side_terms[side].add(row["term"].lower())
     for row in _rows("cues.csv"):
         add(row["term"], row.get("case", "i"), [(CUE, row["topic"], float(row["weight"]))])
     for row in _rows("negatives.csv"):
@@ -337,6 +374,9 @@ def lexicon() -> Lexicon:
         latin=latin_re,
         cjk=_compile_cjk(cjk),
         cased=frozenset(t.lower() for t in cased_terms),
+        chinese_only=frozenset(chinese_only),
+        names_china=_compile_side(side_terms[0]),
+        names_japan=_compile_side(side_terms[1]),
         exact=exact,
         stems=stems,
         stem_lengths=tuple(sorted({len(s) for s in stems}, reverse=True)),

@@ -23,7 +23,8 @@ import json
 import math
 import re
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from importlib import resources
 
@@ -85,14 +86,12 @@ class Linear:
     struct: tuple[float, ...]
     hashed: Mapping[int, float]
 
-    def decision(self, struct: Sequence[float], buckets: Iterable[int]) -> float:
+    def decision(self, struct: Sequence[float], buckets: AbstractSet[int]) -> float:
         z = self.intercept
         for w, x in zip(self.struct, struct, strict=True):
             z += w * x
         hashed = self.hashed
-        for b in buckets:
-            z += hashed.get(b, 0.0)
-        return z
+        return z + sum(map(hashed.__getitem__, hashed.keys() & buckets))
 
 
 def _sigmoid(z: float) -> float:
@@ -113,12 +112,14 @@ class Model:
     topic_threshold: float
     digest: str
 
-    def score(self, struct: Sequence[float], buckets: Iterable[int]) -> float:
+    def score(self, struct: Sequence[float], buckets: AbstractSet[int]) -> float:
         """Calibrated probability that the article is a China-Japan relations story."""
         a, b = self.platt
         return _sigmoid(a * self.relevance.decision(struct, buckets) + b)
 
-    def topic_scores(self, struct: Sequence[float], buckets: Sequence[int]) -> dict[str, float]:
+    def topic_scores(
+        self, struct: Sequence[float], buckets: AbstractSet[int]
+    ) -> dict[str, float]:
         """Probability of each topic (the topic models were fitted on relevant stories)."""
         return {t: _sigmoid(m.decision(struct, buckets)) for t, m in self.topics.items()}
 

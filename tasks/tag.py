@@ -18,7 +18,7 @@ structure of a story instead:
 5. Otherwise derive structural features (relational sentences, their share of the
    story, the less-mentioned country's share, title and lead, list and negative
    contexts, third countries, lexicon topic cues; see FEATURES) and hash the word /
-   character n-grams of the title and of the sentences naming both countries. The
+   character n-grams of the title, the lead and the sentences naming both countries. The
    learned model in `seeds/tagger/model.json` (`tasks/_tag_model.py`, trained by
    `bench/train_tagger.py` on the labelled corpus in `seeds/tagger/corpus/`) turns them
    into a calibrated probability; `relevant` is `score >= RELEVANCE_THRESHOLD`, the
@@ -113,7 +113,8 @@ FEATURES: tuple[str, ...] = (
     "topic_technology_export_controls",
     "topic_people_tourism",
 )
-# n-grams are hashed from the title and from at most this many sentences naming both
+# n-grams are hashed from the title, the lead (LEAD_SENTENCES) and at most this many
+# sentences naming both countries
 MAX_PAIR_SENTENCES = 12
 
 # Lexicon topic-cue scores (features of the topic models): a cue counts fully in a
@@ -144,6 +145,7 @@ _DATELINE = re.compile(
     re.VERBOSE,
 )
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
+_KANA = re.compile(r"[\u3041-\u3096\u30a1-\u30fa]")
 
 
 @dataclass(slots=True)
@@ -274,11 +276,14 @@ def _scan(
         matchers.append(lex.cjk)
     lookup = lex.lookup
     cased = lex.cased
+    chinese_only = lex.chinese_only if _KANA.search(text) else frozenset()
     for pattern in matchers:
         for m in pattern.finditer(low, skip):
             key = m.group()
             if key in cased:
                 key = text[m.start() : m.end()]
+            elif key in chinese_only:
+                continue
             e = lookup(key)
             if e is None:
                 continue
@@ -503,6 +508,10 @@ def parse_article(title: str, text: str) -> Parsed:
     body = (text or "")[:MAX_TEXT_CHARS]
     if not body.strip():
         body = title  # a headline alone (feed item without a body) is read as a one-line story
+    # cheap reject: most articles never name one of the two sides
+    both = f"{title}\n{body}"
+    if not lex.may_name_both(_lowered(both), _CJK.search(both) is not None):
+        return Parsed(False, (), frozenset(), body, title, [], {}, None)
     spans = split_sentences(body)
     starts = [s for s, _ in spans]
     hits: dict[int, _Hits] = {}
@@ -533,14 +542,10 @@ def parse_article(title: str, text: str) -> Parsed:
     buckets: set[int] = set()
     if title.strip():
         _tag_model.hashed_ngrams(title, "t|", nb, buckets)
-    taken = 0
-    for idx in sorted(hits):
-        if hits[idx].pairish:
-            start, end = spans[idx]
-            _tag_model.hashed_ngrams(body[start:end], "s|", nb, buckets)
-            taken += 1
-            if taken >= MAX_PAIR_SENTENCES:
-                break
+    chosen = [idx for idx in sorted(hits) if hits[idx].pairish][:MAX_PAIR_SENTENCES]
+    for idx in sorted({*chosen, *range(min(LEAD_SENTENCES, len(spans)))}):
+        start, end = spans[idx]
+        _tag_model.hashed_ngrams(body[start:end], "s|", nb, buckets)
     return Parsed(True, struct, frozenset(buckets), body, title, spans, hits, title_hits)
 
 
@@ -560,9 +565,8 @@ def analyse_article(title: str, text: str) -> Analysis:
     topic_scores: dict[str, float] = {}
     if p.names_both:
         score = m.score(p.struct, p.buckets)
-        ordered = sorted(p.buckets)
-        topic_scores = m.topic_scores(p.struct, ordered)
-        if score >= m.threshold:
+        if score >= m.threshold:  # topic models only for stories that qualify
+            topic_scores = m.topic_scores(p.struct, p.buckets)
             topics = _pick_topics(topic_scores, m.topic_threshold)
     else:
         score = m.reject_score

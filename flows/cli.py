@@ -108,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="demo warehouse to create (default data/demo/newswire.duckdb); "
                         "an existing file there is replaced only if an earlier demo made it")
 
+    p = _command(sub, "info", "where the warehouse lives, its size, and how to attach it")
+    _db_arg(p)
+
+    p = _command(sub, "shell", "a read-only SQL prompt on the warehouse")
+    _db_arg(p)
+
     p = _command(sub, "brief", "write the China–Japan morning brief as one HTML file")
     _db_arg(p)
     p.add_argument("--since", default="1d", help="1d, 7d, 30d (any Nd), a date YYYY-MM-DD, or all")
@@ -285,6 +291,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo.run_demo(args.db)
 
 
+def cmd_info(args: argparse.Namespace) -> int:
+    from warehouse import info_lines, warehouse_info
+
+    settings = Settings.from_env(db_path=args.db)
+    print("\n".join(info_lines(warehouse_info(settings.db_path))))
+    return 0
+
+
+def cmd_shell(args: argparse.Namespace) -> int:
+    from flows.shell import run_shell
+    from warehouse import require_warehouse
+
+    settings = Settings.from_env(db_path=args.db)
+    return run_shell(require_warehouse(settings.db_path))
+
+
 def cmd_brief(args: argparse.Namespace) -> int:
     from warehouse import require_warehouse
 
@@ -304,6 +326,8 @@ COMMANDS: dict[str, Any] = {
     "export": cmd_export,
     "demo": cmd_demo,
     "brief": cmd_brief,
+    "info": cmd_info,
+    "shell": cmd_shell,
 }
 
 

@@ -10,6 +10,7 @@
     terminal_width   the width of stdout's terminal, None when piped
     fit_line         a line cut to a width with "…"
     export_tables    the story tables as date-partitioned parquet/csv
+    warehouse_info   where the warehouse lives, its size and the statements that attach it
     require_warehouse  refuse a path where no warehouse is (readers never make one)
     known_sources    the source names a warehouse knows
     require_sources  refuse source names a warehouse does not know
@@ -28,6 +29,7 @@ from warehouse.existing import (
     warehouse_meta,
 )
 from warehouse.export import export_tables
+from warehouse.info import attach_statements, info_lines, warehouse_info
 from warehouse.reader import (
     completed_child_runs,
     fit_line,
@@ -43,15 +45,17 @@ from warehouse.schema import SCHEMA_VERSION
 from warehouse.writer import Warehouse
 
 __all__ = [
-    "SCHEMA_VERSION",
     "LoadResult",
     "QueryResult",
+    "SCHEMA_VERSION",
     "StoredArticle",
     "Warehouse",
+    "attach_statements",
     "completed_child_runs",
     "export_tables",
     "fit_line",
     "format_result",
+    "info_lines",
     "known_sources",
     "open_query_reader",
     "open_reader",
@@ -60,5 +64,6 @@ __all__ = [
     "require_sources",
     "require_warehouse",
     "terminal_width",
+    "warehouse_info",
     "warehouse_meta",
 ]

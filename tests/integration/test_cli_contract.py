@@ -417,3 +417,44 @@ def test_a_run_on_a_terminal_shows_progress_and_a_piped_one_does_not(
     assert "16/16 articles" in terminal and "[" + "#" * 24 + "]" in terminal, terminal
     assert "Traceback" not in terminal
     assert "articles: 16 new" in out and "#" not in out  # the summary stays clean
+
+
+# ----------------------------------------------------------------------- info and shell
+def test_info_prints_the_place_the_size_and_statements_that_attach_it(tmp_path: Path) -> None:
+    import duckdb
+
+    db = tmp_path / "w.duckdb"
+    make_warehouse(db)
+    before = tree(tmp_path)
+    result = run_plain("info", "--db", str(db), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"warehouse: {db.resolve()}" in result.stdout
+    assert "MB published" in result.stdout and "schema version:" in result.stdout
+    statements = [line for line in result.stdout.splitlines()
+                  if line.split(" ")[0] in ("LOAD", "ATTACH", "USE", "INSTALL")]
+    assert [s.split(" ")[0] for s in statements] == ["ATTACH", "USE"]
+    con = duckdb.connect()  # a user's own DuckDB session, pasting the statements
+    for statement in statements:
+        con.execute(statement)
+    assert con.execute("select name from sources").fetchall() == [("Real Daily",)]
+    con.close()
+    assert tree(tmp_path) == before, "info and the statements it prints change nothing"
+    missing = run_plain("info", "--db", str(tmp_path / "none.duckdb"), cwd=tmp_path)
+    assert_user_error(missing, "none.duckdb")
+
+
+def test_shell_runs_piped_statements_read_only(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    make_warehouse(db)
+    before = tree(tmp_path)
+    script = ("select count(*) as n\n  from sources;\n.tables\n"
+              "delete from sources;\nselect name from sources;\n")
+    result = subprocess.run([NEWSWIRE, "shell", "--db", str(db)], input=script, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, "a refused statement fails a piped session"
+    out = result.stdout
+    assert "(1 row)" in out and "warehouse_meta" in out
+    assert "DELETE is not allowed" in out
+    assert out.rstrip().endswith("(1 row)")  # the statement after the refusal still ran
+    assert "Traceback" not in out + result.stderr
+    assert tree(tmp_path) == before

@@ -440,14 +440,34 @@ def test_a_missing_warehouse_and_a_bad_window_are_one_line_errors(tmp_path: Path
             parse_since(bad, now)
 
 
+# The brief's cost is judged in CPU seconds of this process (DuckDB's threads included),
+# which busy neighbours on a shared machine do not inflate the way they do wall time, and
+# against a 1,000-story brief rendered in the same test: a brief whose cost grows with
+# the stories it does not show fails the ratio on any machine. Idle here: 10,000 stories
+# take about 0.55 s of CPU, 1,000 about 0.28 s (wall 0.8-1.4 s and 0.5 s).
+MAX_BIG_CPU_S = 1.5
+MAX_BIG_TO_SMALL = 3.0
+MAX_BIG_WALL_S = 30.0  # a hang, not a speed check
+
+
+def _render_cost(db: Path, out: Path) -> tuple[float, float]:
+    """(CPU seconds, wall seconds) of one `write_brief_file` over 90 days."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    write_brief_file(db, "90d", out)
+    return time.process_time() - cpu, time.perf_counter() - wall
+
+
 def test_ten_thousand_stories_render_fast_and_stay_readable(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    small = load_synthetic(tmp_path / "small.duckdb", stories=1_000, copies_every=50,
+                           recent_share=0.6)
     big = load_synthetic(tmp_path / "big.duckdb", stories=10_000, copies_every=50,
                          recent_share=0.6)
-    started = time.perf_counter()
-    out = write_brief_file(big.db, "90d", tmp_path / "big.html")
-    seconds = time.perf_counter() - started
+    _render_cost(small.db, tmp_path / "warm.html")  # imports and caches, once
+    small_cpu = min(_render_cost(small.db, tmp_path / "small.html")[0] for _ in range(2))
+    big_cpu, big_wall = min(_render_cost(big.db, tmp_path / "big.html") for _ in range(2))
+    out = tmp_path / "big.html"
     html = out.read_text(encoding="utf-8")
     page = Page(html)
     assert_self_contained(html, page)
@@ -460,9 +480,12 @@ def test_ten_thousand_stories_render_fast_and_stay_readable(
         assert f"and {more} more {html_escape(topic_label(topic))} stories" in html
     assert len(html) < 400_000, f"page is {len(html)} bytes"
     with capsys.disabled():
-        print(f"\nbrief of {figure(html, 'n-stories')} stories (window 90d) written in "
-              f"{seconds:.2f} s, {len(html) / 1024:.0f} KiB")
-    assert seconds < 3.0
+        print(f"\nbrief of {figure(html, 'n-stories')} stories (window 90d): {big_cpu:.2f} s "
+              f"CPU, {big_wall:.2f} s wall; 1,000 stories {small_cpu:.2f} s CPU; "
+              f"{len(html) / 1024:.0f} KiB")
+    assert big_cpu < MAX_BIG_CPU_S
+    assert big_cpu < MAX_BIG_TO_SMALL * max(small_cpu, 0.05), (big_cpu, small_cpu)
+    assert big_wall < MAX_BIG_WALL_S
 
 
 def test_markdown_summary_escapes_and_counts(synthetic: Synthetic) -> None:

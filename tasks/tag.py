@@ -565,7 +565,7 @@ def analyse_article(title: str, text: str) -> Analysis:
     topic_scores: dict[str, float] = {}
     if p.names_both:
         score = m.score(p.struct, p.buckets)
-        if score >= m.threshold:  # topic models only for stories that qualify
+        if round(score, 4) >= m.threshold:  # topic models only for stories that qualify
             topic_scores = m.topic_scores(p.struct, p.buckets)
             topics = _pick_topics(topic_scores, m.topic_threshold)
     else:

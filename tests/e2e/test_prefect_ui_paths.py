@@ -134,8 +134,17 @@ class Stack:
 
     def logs(self, run_ids: list[str]) -> list[str]:
         rows = self.post("/logs/filter", {"logs": {"flow_run_id": {"any_": run_ids}},
-                                          "limit": 200, "sort": "TIMESTAMP_ASC"})
+                                          "limit": 1000, "sort": "TIMESTAMP_ASC"})
         return [f"{row['level']} {row['message']}" for row in rows]
+
+    def logs_with(self, run_ids: list[str], needle: str, timeout_s: float = 30) -> list[str]:
+        """The runs' logs once a line holds `needle`: runs ship their logs in batches."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            logs = self.logs(run_ids)
+            if any(needle in line for line in logs) or time.monotonic() > deadline:
+                return logs
+            time.sleep(0.5)
 
     def artifacts(self, run_id: str) -> list[dict[str, Any]]:
         return self.post("/artifacts/filter", {  # type: ignore[no-any-return]
@@ -319,8 +328,9 @@ def test_refetch_ingests_the_windows_missing_articles_from_the_sitemap(first_nig
     assert set(after) - set(before) == expected
     assert all(start <= after[u] <= end for u in expected)
     assert stack.site.hits("/business/2025-10-10/missing-2025-10-10.html") == 0
-    logs = stack.logs([run_id] + [c["id"] for c in stack.children(run_id)])
-    assert any("missing-2025-10-28.html (http_404" in line for line in logs), logs
+    needle = "missing-2025-10-28.html (http_404"
+    logs = stack.logs_with([run_id] + [c["id"] for c in stack.children(run_id)], needle)
+    assert any(needle in line for line in logs), logs
     sitemap_rows = stack.sql("select count(*) from fetch_log where run_id = ? and kind = 'sitemap'",
                              run_id)
     assert sitemap_rows[0][0] >= 1

@@ -336,6 +336,7 @@ class Warehouse:
             self._insert_pages(batch.pages, batch.run_id)
             tags = self._upsert_tags(batch.tags, batch.run_id, now)
             logged = self._append_fetch_log(batch.fetch_log, batch.run_id)
+            _test_hook_batch_in_flight(batch)
         self._changed()
         self.publish()
         return LoadResult(len(inserted), linked, tags, logged)
@@ -769,6 +770,28 @@ class Warehouse:
 
     def _registered(self, name: str, table: pa.Table) -> _Registered:
         return _Registered(self.con, name, table)
+
+
+TEST_SIGNAL_ENV = "NEWSWIRE_TEST_SIGNAL_FILE"
+TEST_SIGNAL_HOLD_S = 10.0
+
+
+def _test_hook_batch_in_flight(batch: LoadBatch) -> None:
+    """Test hook, inert unless NEWSWIRE_TEST_SIGNAL_FILE is set: a batch is in flight.
+
+    tests/integration/test_crash_safety.py sets it to prove its SIGKILL lands inside a
+    load: the first batch of articles written after BEGIN writes its canonical URLs to
+    that file (before COMMIT), then holds the transaction open for TEST_SIGNAL_HOLD_S.
+    Later batches, and runs without the variable, pass straight through.
+    """
+    signal_file = os.environ.get(TEST_SIGNAL_ENV)
+    if not signal_file or not batch.articles or os.path.exists(signal_file):
+        return
+    partial = f"{signal_file}.tmp"
+    with open(partial, "w", encoding="utf-8") as out:
+        out.write("".join(f"{a.canonical_url}\n" for a in batch.articles))
+    os.replace(partial, signal_file)
+    time.sleep(TEST_SIGNAL_HOLD_S)
 
 
 class _Transaction:

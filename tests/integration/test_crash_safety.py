@@ -2,9 +2,12 @@
 
 A 40-page site (two feeds, pages served with a little latency) is ingested in
 batches of 5. Three runs are killed, each with its whole process group (CLI and
-extraction pool): after its first page requests (nothing loaded yet), at the
-first write of its batch loads to the warehouse's write-ahead log (mid-load),
-and after batches have been loaded (mid-fetch of a later batch). After every
+extraction pool): after its first page requests (nothing loaded yet), inside the
+transaction of its first batch load (mid-load), and after batches have been
+loaded (mid-fetch of a later batch). The mid-load kill waits for the writer's test
+hook (`NEWSWIRE_TEST_SIGNAL_FILE`, warehouse/writer.py), which names the batch's
+URLs between BEGIN and COMMIT and holds the transaction open, so the kill is known
+to land inside a load; that batch must then be absent and a later run must load it. After every
 kill the writer's state (a copy of the live file and its WAL, as the next run
 will open them) and the published snapshot hold whole batches only. The fourth
 run completes the work: every article exactly once, with its page and its tag,
@@ -29,6 +32,7 @@ import pytest
 from bench.site import Site, generate_site
 from tests.conftest import NEWSWIRE, cli_env
 from tests.sites.base import LocalSite
+from warehouse.writer import TEST_SIGNAL_ENV
 
 PAGES = 40
 BATCH_SIZE = 5
@@ -64,9 +68,12 @@ def crash_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CrashSite]:
 
 
 # --------------------------------------------------------------------------- processes
-def start_ingest(api: str, feeds: Path, db: Path, log: Path) -> subprocess.Popen[bytes]:
+def start_ingest(
+    api: str, feeds: Path, db: Path, log: Path, **extra_env: str
+) -> subprocess.Popen[bytes]:
     """`newswire ingest` in its own process group, so one killpg takes its pool down too."""
-    env = cli_env(api, NEWSWIRE_BATCH_SIZE=str(BATCH_SIZE), NEWSWIRE_PER_HOST_DELAY_S="0")
+    env = cli_env(api, NEWSWIRE_BATCH_SIZE=str(BATCH_SIZE), NEWSWIRE_PER_HOST_DELAY_S="0",
+                  **extra_env)
     with log.open("ab") as out:
         return subprocess.Popen([NEWSWIRE, "ingest", "--feeds", str(feeds), "--db", str(db)],
                                 env=env, stdout=out, stderr=subprocess.STDOUT,
@@ -89,30 +96,13 @@ def kill_when(proc: subprocess.Popen[bytes], ready: Callable[[], bool]) -> None:
     pytest.fail("the kill point was not reached in time")
 
 
-def wal_size(db: Path) -> int:
-    wal = db.parent / ("." + db.name + ".live.wal")
-    try:
-        return wal.stat().st_size
-    except FileNotFoundError:
-        return 0
-
-
 def after_page_requests(crash: CrashSite, n: int) -> Callable[[], bool]:
     return lambda: crash.page_requests() >= n
 
 
-def at_first_load(crash: CrashSite, db: Path) -> Callable[[], bool]:
-    """True at the first WAL write after the run began fetching pages: a batch load."""
-    base: list[int] = []
-
-    def ready() -> bool:
-        if not base:
-            if crash.page_requests() > 0:
-                base.append(wal_size(db))
-            return False
-        return wal_size(db) != base[0]
-
-    return ready
+def inside_first_load(signal_file: Path) -> Callable[[], bool]:
+    """True once the writer has begun its first batch load and not committed it."""
+    return signal_file.exists
 
 
 # --------------------------------------------------------------------------- inspection
@@ -120,6 +110,21 @@ def rows(db: Path, sql: str, *, read_only: bool = True) -> list[tuple[object, ..
     con = duckdb.connect(str(db), read_only=read_only)
     try:
         return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def rows_of_urls(db: Path, urls: list[str]) -> list[tuple[object, ...]]:
+    """Rows of articles and page fetch_log entries for these canonical URLs (writer's copy)."""
+    con = duckdb.connect(str(db))
+    try:
+        return con.execute("""
+            select 'articles', canonical_url from articles
+            where canonical_url in (select unnest(?::varchar[]))
+            union all
+            select 'fetch_log', url from fetch_log
+            where kind = 'page' and url in (select unnest(?::varchar[]))
+        """, [urls, urls]).fetchall()
     finally:
         con.close()
 
@@ -166,6 +171,8 @@ class Crashes:
     published_after_kill: list[int]
     final: subprocess.CompletedProcess[str]
     page_requests: list[int]
+    in_flight: list[str]  # canonical URLs of the batch the mid-load kill interrupted
+    in_flight_after_kill: list[tuple[object, ...]]  # its rows in the writer's state then
 
 
 @pytest.fixture(scope="module")
@@ -176,28 +183,50 @@ def crashes(
     workdir = tmp_path_factory.mktemp("crash")
     db = workdir / "nw.duckdb"
     log = workdir / "ingest.log"
-    kill_points = [
-        lambda: after_page_requests(crash_site, 2),  # mid-fetch of the first batch
-        lambda: at_first_load(crash_site, db),  # mid-load
-        lambda: after_page_requests(crash_site, 4 * BATCH_SIZE + 1),  # batches loaded
+    signal_file = workdir / "batch-in-flight.txt"
+    kill_points: list[tuple[Callable[[], bool], dict[str, str]]] = [
+        (after_page_requests(crash_site, 2), {}),  # mid-fetch of the first batch
+        (inside_first_load(signal_file), {TEST_SIGNAL_ENV: str(signal_file)}),  # mid-load
+        (after_page_requests(crash_site, 4 * BATCH_SIZE + 1), {}),  # batches loaded
     ]
     stored: list[int] = []
     published: list[int] = []
     requests: list[int] = []
-    for no, point in enumerate(kill_points):
+    in_flight: list[str] = []
+    in_flight_after_kill: list[tuple[object, ...]] = []
+    for no, (ready, extra_env) in enumerate(kill_points):
         crash_site.site.reset_log()
-        proc = start_ingest(prefect_api, crash_site.feeds, db, log)
-        kill_when(proc, point())
+        proc = start_ingest(prefect_api, crash_site.feeds, db, log, **extra_env)
+        kill_when(proc, ready)
         requests.append(crash_site.page_requests())
-        stored.append(assert_whole_batches(writer_state(db, workdir / f"state-{no}"),
-                                           read_only=False))
+        state = writer_state(db, workdir / f"state-{no}")
+        if extra_env:
+            in_flight = signal_file.read_text(encoding="utf-8").split()
+            in_flight_after_kill = rows_of_urls(state, in_flight)
+        stored.append(assert_whole_batches(state, read_only=False))
         published.append(assert_whole_batches(db) if db.exists() else 0)
     crash_site.site.reset_log()
     env = cli_env(prefect_api, NEWSWIRE_BATCH_SIZE=str(BATCH_SIZE))
     final = subprocess.run([NEWSWIRE, "ingest", "--feeds", str(crash_site.feeds), "--db", str(db)],
                            env=env, capture_output=True, text=True, timeout=120)
     requests.append(crash_site.page_requests())
-    return Crashes(db, stored, published, final, requests)
+    return Crashes(db, stored, published, final, requests, in_flight, in_flight_after_kill)
+
+
+def test_the_mid_load_kill_landed_inside_a_load_and_lost_only_that_batch(
+    crashes: Crashes,
+) -> None:
+    assert len(crashes.in_flight) == BATCH_SIZE  # the hook named a whole batch in flight
+    assert crashes.in_flight_after_kill == []  # none of its rows survived the kill
+    assert crashes.stored_after_kill[1] == 0  # it was the first load ever: nothing stored
+
+
+def test_the_batch_killed_in_flight_is_loaded_by_a_later_run(crashes: Crashes) -> None:
+    runs = [str(r[0]) for r in rows(crashes.db, "select run_id from runs order by started_at")]
+    loaded = [(u, r) for u, r in rows(crashes.db, "select canonical_url, run_id from articles")
+              if u in crashes.in_flight]
+    assert sorted(str(u) for u, _ in loaded) == sorted(crashes.in_flight)
+    assert all(str(r) in runs[2:] for _, r in loaded), (loaded, runs)
 
 
 def test_killed_runs_leave_whole_batches_and_make_progress(crashes: Crashes) -> None:

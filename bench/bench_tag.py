@@ -4,6 +4,7 @@
     .venv/bin/python -m bench.bench_tag --split dev          # the split to tune on
     .venv/bin/python -m bench.bench_tag --texts /work/corpus/en/articles.jsonl \\
         --texts /work/corpus/cjk/articles.jsonl              # with the full texts at hand
+    TAGGER_CORPUS_TEXTS=en.jsonl:cjk.jsonl make bench-tag    # the same through make
     .venv/bin/python -m bench.bench_tag --explain ID [ID ...]
 
 The test split is scored once per release of the tagger and never tuned on (see the note
@@ -26,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import re
 import sys
 import time
@@ -384,11 +386,15 @@ def explain(ids: Sequence[str], text_paths: Sequence[Path]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--split", choices=("train", "dev", "test"), default="test")
-    parser.add_argument("--texts", type=Path, action="append", default=[],
-                        help="corpus JSONL with the full texts (repeatable)")
+    parser.add_argument("--texts", type=Path, action="append", default=None,
+                        help="corpus JSONL with the full texts (repeatable; default: the "
+                             "paths in $TAGGER_CORPUS_TEXTS, separated by ':')")
     parser.add_argument("--no-speed", action="store_true")
     parser.add_argument("--explain", nargs="+", metavar="ID", help="show features of items")
     args = parser.parse_args(argv)
+    if args.texts is None:
+        env = os.environ.get("TAGGER_CORPUS_TEXTS", "")
+        args.texts = [Path(p) for p in env.split(":") if p]
     if args.explain:
         explain(args.explain, args.texts)
         return 0

@@ -60,14 +60,23 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------- settings
-INCLUDE_TABLES = False
-FAVOR_PRECISION = True
+INCLUDE_TABLES = True
+FAVOR_PRECISION = False
+"""trafilatura's balanced mode: on the real-page corpus (bench/extract_corpus, train and dev)
+precision mode lost more body phrases than it kept boilerplate out."""
+FALLBACK_GATE_SHARE = 0.5
+"""A tuned body under this share of the page's paragraph text is checked against the fallback."""
+FALLBACK_WIN_RATIO = 1.5
+"""The fallback's body replaces the tuned one when it is this many times longer."""
 MAX_PROMO_LINE_CHARS = 160
 MAX_HEADLINE_CHARS = 140
 LANGID_SAMPLE_CHARS = 1200
 LANGID_MIN_CHARS = 200
 LANGID_MIN_CONFIDENCE = 0.9
 MIN_PROSE_CHARS = 80
+MIN_LIST_PROSE_CHARS = 120
+MIN_JOINED_SENTENCES = 3
+MIN_JOINED_WORDS = 50
 META_PRESCAN_BYTES = 16384
 BOILERPLATE_SHARE_LIMIT = 0.5
 CHUNKS_PER_WORKER = 4
@@ -415,9 +424,11 @@ _MARKER = re.compile(
     r"|most read|more stories|more news|latest news|read next|up next|top stories)\s*:?$",
     re.IGNORECASE,
 )
-_SENTENCE_END = re.compile(r"[.!?。！？…:;”\"’')）」』]$")
+_SENTENCE_END = re.compile(r"[.!?。！？…:;”\"’')）」』।॥۔؟።]$")
 _LIST_ITEM = re.compile(r"^[-•*]\s")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+# scripts written without spaces between words, besides CJK: Thai, Lao, Myanmar, Khmer
+_UNSPACED = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]")
 
 
 def clean_lines(text: str, title: str | None) -> list[str]:
@@ -455,8 +466,14 @@ def _is_headline(line: str) -> bool:
 def _is_prose(line: str) -> bool:
     """True when a line reads like running text (a sentence, or a run of CJK script)."""
     if _LIST_ITEM.match(line):
-        return False
-    if len(_CJK.findall(line[:200])) >= 15:
+        # a list of links or labels is no article, but a gallery's or a listicle's
+        # captions are: a list item reads as prose when it is a long sentence
+        return (
+            len(line) >= MIN_LIST_PROSE_CHARS
+            and len(line.split()) >= 20
+            and bool(_SENTENCE_END.search(line))
+        )
+    if len(_CJK.findall(line[:200])) >= 15 or len(_UNSPACED.findall(line[:200])) >= 30:
         return True
     return len(line) >= 40 and len(line.split()) >= 7 and bool(_SENTENCE_END.search(line))
 
@@ -464,6 +481,26 @@ def _is_prose(line: str) -> bool:
 def _has_prose(lines: Sequence[str]) -> bool:
     """True when some lines read like running text, not a list of links or labels."""
     return sum(len(line) for line in lines if _is_prose(line)) >= MIN_PROSE_CHARS
+
+
+_SENTENCE_BREAK = re.compile(r"[.!?。！？।]\s")
+
+
+def _has_body(lines: Sequence[str]) -> bool:
+    """True when the lines hold running text, in whole lines or split over many small blocks.
+
+    A body laid out in many small blocks (a <div> per line of a sentence, a story
+    in table cells) has no line that reads as prose on its own, but joined up its
+    lines are sentences; list items (menus, headline lists) are left out of the join.
+    """
+    if _has_prose(lines):
+        return True
+    blocks = [line.strip("| ") for line in lines if not _LIST_ITEM.match(line)]
+    text = " ".join(block for block in blocks if block)
+    return (
+        len(_SENTENCE_BREAK.findall(text)) >= MIN_JOINED_SENTENCES
+        and len(text.split()) >= MIN_JOINED_WORDS
+    )
 
 
 # --------------------------------------------------------------------------- language
@@ -565,8 +602,9 @@ def extract_article(html: str, url: str | None = None) -> Extracted | None:
 
     Returns:
         `Extracted` with the body paragraphs joined by "\\n", title, author,
-        original publication date, ISO 639-1 language and a simhash
-        fingerprint; None when the page holds no article (no running text).
+        original publication date, ISO 639-1 language, a simhash fingerprint
+        and the path that produced the body (`extraction_method`: "tuned" or
+        "fallback"); None when the page holds no article (no running text).
     """
     if isinstance(html, bytes):  # lenient for direct callers holding raw bytes
         html = decode_html(html)
@@ -583,13 +621,15 @@ def extract_article(html: str, url: str | None = None) -> Extracted | None:
         cjk_date = _cjk_date(tree, date.fromisoformat(date_params["max_date"]))
     title = _headline_title(tree, meta.title or None, meta.sitename or None)
     html_lang = _html_lang(tree)
+    page_prose_chars = _paragraph_chars(tree)
     remove_boilerplate(tree)
     published = _choose_date(_parse_date(find_date(tree, **date_params)), head_date, cjk_date)
-    document = _body_document(tree, url)
-    if not isinstance(document, Document) or not isinstance(document.text, str):
-        return None
-    lines = clean_lines(document.text, title)
-    if not lines or not _has_prose(lines):
+    lines, method = _document_lines(_body_document(tree, url), title), TUNED
+    if _needs_fallback(lines, page_prose_chars):
+        fallback = _document_lines(_fallback_document(html, url), title)
+        if _fallback_wins(fallback, lines):
+            lines, method = fallback, FALLBACK
+    if not lines or not _has_body(lines):
         return None
     text = "\n".join(lines)
     return Extracted(
@@ -599,7 +639,57 @@ def extract_article(html: str, url: str | None = None) -> Extracted | None:
         published=published,
         language=detect_language(text, html_lang),
         fingerprint=fingerprint(text),
+        extraction_method=method,
     )
+
+
+TUNED = "tuned"
+"""`extraction_method` of a body from the tuned pass (furniture removed, then trafilatura)."""
+FALLBACK = "fallback"
+"""`extraction_method` of a body from trafilatura's own chain on the untouched page."""
+
+
+def _document_lines(document: Document | None, title: str | None) -> list[str]:
+    if not isinstance(document, Document) or not isinstance(document.text, str):
+        return []
+    return clean_lines(document.text, title)
+
+
+def _chars(lines: Sequence[str]) -> int:
+    return sum(len(line) for line in lines)
+
+
+def _needs_fallback(lines: Sequence[str], page_prose_chars: int) -> bool:
+    """True when the tuned body may have lost the story: none, no prose, or short for the page.
+
+    Short means under `FALLBACK_GATE_SHARE` of the text the page holds in paragraphs
+    (counted before the furniture went): a story cut by a furniture rule, or a page
+    whose body sits in many small blocks that trafilatura's precision rules dropped.
+    """
+    if not lines or not _has_body(lines):
+        return True
+    return _chars(lines) < FALLBACK_GATE_SHARE * page_prose_chars
+
+
+def _fallback_wins(fallback: Sequence[str], tuned: Sequence[str]) -> bool:
+    """The fallback replaces a tuned body that is missing, prose-less or far shorter."""
+    if not fallback or not _has_body(fallback):
+        return False
+    if not tuned or not _has_body(tuned):
+        return True
+    return _chars(fallback) > FALLBACK_WIN_RATIO * _chars(tuned)
+
+
+def _fallback_document(html: str, url: str | None) -> Document | None:
+    """trafilatura's own chain (its extraction, then readability and jusText) on the page.
+
+    The tuned pass changed its tree in place, so the page is parsed again; this runs
+    only on the few pages whose tuned body came up short (see `_needs_fallback`).
+    """
+    tree = load_html(html)
+    if tree is None:
+        return None
+    return _bare_extraction(tree, url, fast=False)
 
 
 def _body_document(tree: HtmlElement, url: str | None) -> Document | None:
@@ -636,7 +726,8 @@ def _bare_extraction(tree: HtmlElement, url: str | None, *, fast: bool) -> Docum
 def _fallback_cannot_win(tree: HtmlElement, quick: Document) -> bool:
     """True when readability and jusText could not replace trafilatura's own body.
 
-    In precision mode trafilatura takes readability's text only when its own
+    In precision and balanced modes (recall mode, with looser rules, is not
+    used here) trafilatura takes readability's text only when its own
     is empty, structurally deficient (no paragraph text, or more tables than
     paragraphs), or less than half as long as readability's; and jusText only
     when its own text is short or holds page furniture. Readability's text is
@@ -644,7 +735,7 @@ def _fallback_cannot_win(tree: HtmlElement, quick: Document) -> bool:
     only be kept. A body whose main pass came up short is always compared.
     """
     body = quick.body
-    if _SANITIZED_XPATH is None or body is None or not FAVOR_PRECISION:
+    if _SANITIZED_XPATH is None or body is None:
         return False
     own_chars = len(" ".join(body.itertext()).strip())
     if own_chars < 2 * _MIN_EXTRACTED_CHARS:

@@ -134,6 +134,7 @@ class Extracted:
     published: date | None = None
     language: str | None = None
     fingerprint: int | None = None
+    extraction_method: str = "tuned"  # "tuned" | "fallback": which pass produced `text`
 
 
 @dataclass(frozen=True, slots=True)

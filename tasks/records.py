@@ -164,6 +164,7 @@ class Article:
     published_at: datetime | None = None
     language: str | None = None
     fingerprint: int | None = None
+    extraction_method: str | None = None  # Extracted.extraction_method; None when not known
 
 
 @dataclass(frozen=True, slots=True)

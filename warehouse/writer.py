@@ -368,10 +368,12 @@ class Warehouse:
                 """
                 insert into articles (id, url, canonical_url, source, title, author,
                                       published_at, language, text, word_count, body_origin,
+                                      extraction_method,
                                       fingerprint, fp_band_0, fp_band_1, fp_band_2, fp_band_3,
                                       duplicate_of, first_seen_at, updated_at, run_id)
                 select id, url, canonical_url, source, title, author,
                        published_at, language, text, word_count, body_origin,
+                       extraction_method,
                        fingerprint,
                        fingerprint & 65535, (fingerprint >> 16) & 65535,
                        (fingerprint >> 32) & 65535, (fingerprint >> 48) & 65535,
@@ -577,7 +579,8 @@ class Warehouse:
         """Replace the content of stored articles (re-extraction); return how many changed.
 
         id, canonical_url, source, first_seen_at and run_id stay; title, text, author,
-        published_at, language, word_count, body_origin and fingerprint are replaced,
+        published_at, language, word_count, body_origin, extraction_method and fingerprint
+        are replaced,
         updated_at is set, and near-duplicate links are recomputed for them.
         """
         unique = list({a.id: a for a in articles}.values())
@@ -595,6 +598,7 @@ class Warehouse:
                     text = u.text,
                     word_count = u.word_count,
                     body_origin = u.body_origin,
+                    extraction_method = u.extraction_method,
                     fingerprint = u.fingerprint,
                     fp_band_0 = u.fingerprint & 65535,
                     fp_band_1 = (u.fingerprint >> 16) & 65535,
@@ -946,7 +950,19 @@ def _body_columns(articles: Sequence[Article]) -> dict[str, pa.Array]:
         "word_count": pa.array([a.word_count for a in articles], pa.int32()),
         "body_origin": pa.array([a.body_origin for a in articles], pa.string()),
         "fingerprint": pa.array([neardup.to_signed(a.fingerprint) for a in articles], pa.int64()),
+        "extraction_method": pa.array([_extraction_method(a) for a in articles], pa.string()),
     }
+
+
+def _extraction_method(article: Article) -> str | None:
+    """How the body was extracted: 'tuned' or 'fallback', or 'none' when it was not.
+
+    'none' marks an article whose page gave no body: its text is the feed entry's own,
+    or empty, never silently stored as if extracted.
+    """
+    if article.body_origin != "page" or not article.text.strip():
+        return "none"
+    return article.extraction_method
 
 
 def _timestamps(values: Sequence[datetime | None]) -> pa.Array:

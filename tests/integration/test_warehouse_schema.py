@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
@@ -66,6 +67,8 @@ def test_a_version_1_snapshot_is_bootstrapped_and_migrated_keeping_its_rows(
 
     rows = query(db, "select id, title, fp_band_0, fp_band_3 from articles").rows
     assert rows == [("old", "Old story", 65535, 65535)]
+    # migration 5: how a body was extracted is unknown for rows stored before it
+    assert query(db, "select extraction_method from articles").rows == [(None,)]
     assert query(db, "select article_id, html_gz from pages").rows == [("old", OLD_PAGE)]
     # gzip'd pages are not compressed again (that made every checkpoint re-read them all)
     storage = query(db, "select distinct compression from pragma_storage_info('pages') "
@@ -108,6 +111,22 @@ def test_a_version_1_live_file_is_migrated_in_place(tmp_path: Path) -> None:
 
     assert query(db, "select count(*) from articles").rows == [(2,)]
     assert query(db, "select max(version) from schema_migrations").rows == [(SCHEMA_VERSION,)]
+
+
+def test_extraction_method_is_stored_and_an_unextracted_body_is_marked_none(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "newswire.duckdb"
+    tuned = replace(make_article(1), extraction_method="tuned")
+    fallback = replace(make_article(2), extraction_method="fallback")
+    from_feed = replace(make_article(3), body_origin="feed", extraction_method=None)
+    with Warehouse.open(db, run_id="r1") as wh:
+        wh.load_batch(make_batch("r1", [tuned, fallback, from_feed, make_article(4)]))
+        wh.update_articles([replace(tuned, extraction_method="fallback")])
+
+    rows = query(db, "select id, extraction_method from articles order by id").rows
+    assert rows == [("a-wire-1", "fallback"), ("a-wire-2", "fallback"), ("a-wire-3", "none"),
+                    ("a-wire-4", None)]
 
 
 def test_a_file_from_a_newer_newswire_is_refused_and_left_alone(tmp_path: Path) -> None:

@@ -536,7 +536,7 @@ def test_no_retry_is_started_that_would_overrun_the_budget(plan: FaultPlan) -> N
     assert failed(result).reason == FailureReason.BUDGET_EXHAUSTED
     assert result.attempts == 1 and result.status == 429
     assert "HTTP 429" in result.detail
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 1.0  # it did not wait out the Retry-After (1 s)
 
 
 def test_a_spent_budget_sends_nothing(plan: FaultPlan, site: LocalSite) -> None:
@@ -555,7 +555,7 @@ def test_a_request_in_flight_stops_at_the_deadline(plan: FaultPlan) -> None:
     result = fetch_pages([PageRequest(url, plan.rss_url)], replace(FAST, timeout_s=5.0),
                          RobotsCache(), deadline=time.monotonic() + 0.4)[0]
     assert failed(result).reason == FailureReason.BUDGET_EXHAUSTED
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 2.5  # at the deadline, not the 5 s read timeout
 
 
 # --------------------------------------------------------------------------- memory

@@ -106,7 +106,7 @@ def test_server_serves_pages_feeds_robots_with_conditional_get_and_counts(site) 
 
 
 def test_server_latency_is_per_request_and_concurrent(site) -> None:  # type: ignore[no-untyped-def]
-    with BenchServer(site, latency_s=0.1) as server:
+    with BenchServer(site, latency_s=0.25) as server:
         paths = [a.path for a in site.articles[:16]]
 
         async def fetch_all() -> list[int]:
@@ -119,4 +119,5 @@ def test_server_latency_is_per_request_and_concurrent(site) -> None:  # type: ig
         statuses = asyncio.run(fetch_all())
         elapsed = time.perf_counter() - started
     assert statuses == [200] * 16
-    assert 0.1 <= elapsed < 1.0, "16 slow requests in flight should take ~one latency, not 16"
+    # one latency (0.25 s) plus overhead, far from 16 in a row (4 s) even on a busy machine
+    assert 0.25 <= elapsed < 2.0, "16 slow requests in flight should take ~one latency, not 16"

@@ -171,9 +171,9 @@ def test_demo_feeds_share_one_article_under_a_tracking_url() -> None:
 
 # --------------------------------------------------------------------------- bad documents
 def test_billion_laughs_is_refused_quickly() -> None:
-    started = time.perf_counter()
+    started = time.process_time()  # CPU: busy neighbours do not count
     parsed = parse("billion_laughs.xml")
-    assert time.perf_counter() - started < 0.5
+    assert time.process_time() - started < 0.5  # expanding it would take minutes
     assert parsed.entries == ()
     assert parsed.failure is not None
     assert parsed.failure.reason is FailureReason.FEED_MALFORMED

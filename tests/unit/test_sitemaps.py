@@ -115,11 +115,11 @@ def test_entity_expansion_is_refused_quickly() -> None:
     bomb = (b'<?xml version="1.0"?><!DOCTYPE lolz [' + b"".join(levels)
             + b']><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
               b"<url><loc>&lol9;</loc></url></urlset>")
-    started = time.perf_counter()
+    started = time.process_time()  # CPU: busy neighbours do not count
     doc = parse_sitemap(bomb, "https://x.example/s.xml")
     assert doc.problem == "entity declarations refused"
     assert doc.entries == ()
-    assert time.perf_counter() - started < 0.5
+    assert time.process_time() - started < 0.5  # expanding it would take minutes
 
 
 @pytest.mark.parametrize(

@@ -133,9 +133,14 @@ class Stack:
             "flow_runs": {"parent_flow_run_id": {"any_": [run_id]}}, "sort": "START_TIME_ASC"})
 
     def logs(self, run_ids: list[str]) -> list[str]:
-        rows = self.post("/logs/filter", {"logs": {"flow_run_id": {"any_": run_ids}},
-                                          "limit": 1000, "sort": "TIMESTAMP_ASC"})
-        return [f"{row['level']} {row['message']}" for row in rows]
+        lines: list[str] = []
+        while True:  # the API serves at most 200 a page
+            rows = self.post("/logs/filter", {"logs": {"flow_run_id": {"any_": run_ids}},
+                                              "limit": 200, "offset": len(lines),
+                                              "sort": "TIMESTAMP_ASC"})
+            lines += [f"{row['level']} {row['message']}" for row in rows]
+            if len(rows) < 200:
+                return lines
 
     def logs_with(self, run_ids: list[str], needle: str, timeout_s: float = 30) -> list[str]:
         """The runs' logs once a line holds `needle`: runs ship their logs in batches."""

@@ -123,16 +123,20 @@ def test_console_output_is_a_summary_without_tracebacks(
     assert "articles:" in result.stdout and "china-japan stories:" in result.stdout
 
 
-def test_china_japan_stories_view_lists_the_expected_stories(
+def test_china_japan_stories_view_lists_the_expected_stories_and_none_of_the_others(
     ingested: tuple[Path, Path, object], site: LocalSite
 ) -> None:
     _, db, _ = ingested
     found = {
-        str(u).removeprefix(site.base_url)
+        str(u).removeprefix(site.base_url).split("?")[0]
         for (u,) in rows(db, "select url from china_japan_stories")
     }
-    want = {p for p, a in expected_articles().items() if a["china_japan"]}
-    assert want <= {f.split("?")[0] for f in found}
+    expected = expected_articles()
+    want = {p for p, a in expected.items() if a["china_japan"]}
+    others = {p for p, a in expected.items() if not a["china_japan"]}
+    assert len(want) == 7 and len(others) == 9
+    assert want - found == set(), "stories missed"
+    assert found & others == set(), "non-stories tagged as China–Japan stories"
 
 
 def test_rerun_stores_nothing_and_feeds_answer_304(

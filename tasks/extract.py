@@ -64,7 +64,7 @@ INCLUDE_TABLES = True
 FAVOR_PRECISION = False
 """trafilatura's balanced mode: on the real-page corpus (bench/extract_corpus, train and dev)
 precision mode lost more body phrases than it kept boilerplate out."""
-FALLBACK_GATE_SHARE = 0.5
+FALLBACK_GATE_SHARE = 0.3
 """A tuned body under this share of the page's paragraph text is checked against the fallback."""
 FALLBACK_WIN_RATIO = 1.5
 """The fallback's body replaces the tuned one when it is this many times longer."""

@@ -18,7 +18,8 @@ publisher and time (`assign_splits`), and writes:
 `train` (the default) reads only those committed files, so its output is reproducible: it
 fits logistic regression (scikit-learn, liblinear) on train, picks the regularisation on
 dev, calibrates the score on dev (Platt), chooses the threshold on dev, fits one model per
-topic the same way, and writes `seeds/tagger/model.json`. It never reads the test split.
+topic on train + dev (settings chosen by cross-validation grouped by publisher), and writes
+`seeds/tagger/model.json`. It never reads the test split.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ SPLIT_NOTE = (
     "name, so test publishers are absent from train."
 )
 BALANCE = 0.03  # the threshold keeps dev precision >= dev recall - BALANCE
+TOPIC_FOLDS = 5
+WEIGHT_DECIMALS = 4  # hashed weights are rounded (and dropped when they round to 0)
 BIG_PUBLISHER = 150  # items of one publisher in one language script (en / cjk)
 TRAIN_SHARE, DEV_SHARE = 0.60, 0.80  # cumulative shares for the year cut of big publishers
 SMALL_TRAIN, SMALL_DEV = 50, 70  # hash(publisher) % 100 below these -> train, dev; else test
@@ -297,14 +300,15 @@ def _linear_json(f: Fitted, a: float = 1.0, b: float = 0.0) -> dict[str, object]
     k = len(FEATURES)
     ids, ws = [], []
     for bucket, col in sorted(f.columns.items()):
-        w = float(coef[k + col])
-        if abs(w) >= 1e-4:
+        w = round(float(coef[k + col]), WEIGHT_DECIMALS)
+        if w:
             ids.append(bucket)
-            ws.append(round(w, 5))
+            ws.append(w)
     return {
         "intercept": round(float(f.clf.intercept_[0]), 6),
         "struct": [round(float(w) * f.struct_scale, 6) for w in coef[:k]],
-        "hashed_ids": ids,
+        "hashed_id_deltas": [ids[0]] + [b - a for a, b in zip(ids, ids[1:], strict=False)]
+        if ids else [],
         "hashed_weights": ws,
     }
 
@@ -362,7 +366,8 @@ def train(out: Path = MODEL_PATH) -> None:
     model = {
         "format": MODEL_FORMAT,
         "trained_by": "bench/train_tagger.py (make train-tag)",
-        "corpus": "seeds/tagger/corpus (train split fitted; dev split for choices; test unread)",
+        "corpus": "seeds/tagger/corpus: relevance fitted on train, chosen and calibrated on dev; "
+                  "topics fitted on train+dev, chosen by cross-validation; test unread",
         "buckets": HASH_BUCKETS,
         "struct_names": list(FEATURES),
         "relevance": _linear_json(fitted),
@@ -385,45 +390,78 @@ def _dev_f1(dev_scored: Sequence[Example], z_both: np.ndarray) -> float:
     return _best_threshold(scores, [e.label for e in dev_scored])[1]
 
 
+def _group(e: Example) -> str:
+    """Cross-validation group: a publisher, or a publisher-year for the big publishers."""
+    family = publisher_family(e.publisher)
+    return f"{family} {e.year}" if family in ("The Guardian", "GNews") else family
+
+
 def _train_topics(
     train_set: Sequence[Example], dev_set: Sequence[Example]
 ) -> tuple[dict[str, object], float]:
-    """One logistic model per topic on relevant train items; C, scale, threshold on dev."""
-    tr = [e for e in train_set if e.label and e.both]
-    dv = [e for e in dev_set if e.label and e.both and not e.borderline]
-    columns = _columns(tr, 2)
-    best: tuple[float, dict[str, Fitted], float, str] | None = None
-    for scale in (1.0, 3.0):
-        x_tr = _matrix(tr, columns, scale)
-        x_dv = _matrix(dv, columns, scale)
+    """One logistic model per topic, fitted on the relevant stories of train and dev.
+
+    Topics may be learned on train + dev (the test split stays unread): the settings
+    (feature scale, class weights, C, threshold) are chosen by 5-fold cross-validation
+    over train + dev grouped by publisher (and year for the big publishers), then the
+    models are refitted on all of it.
+    """
+    items = [e for e in (*train_set, *dev_set) if e.label and e.both]
+    scored = np.array([not e.borderline for e in items])
+    groups = sorted({_group(e) for e in items})
+    fold_of = {g: int(hashlib.sha256(g.encode()).hexdigest(), 16) % TOPIC_FOLDS for g in groups}
+    folds = np.array([fold_of[_group(e)] for e in items])
+    gold = [set(e.topics) for e in items]
+    thresholds = [round(float(t), 2) for t in np.arange(0.05, 0.8, 0.05)]
+    best: tuple[float, float, bool, float, float] | None = None
+    for scale in (3.0,):
         for balanced in (False, True):
-            for c in (0.1, 0.3, 1.0, 3.0):
-                fitted: dict[str, Fitted] = {}
-                probs = {}
-                for topic in TOPICS:
-                    y = [int(topic in e.topics) for e in tr]
-                    if sum(y) < 2:
+            for c in (0.3, 1.0, 3.0):
+                probs = np.zeros((len(items), len(TOPICS)))
+                for k in range(TOPIC_FOLDS):
+                    tr = [e for e, f in zip(items, folds, strict=True) if f != k]
+                    te_idx = np.flatnonzero(folds == k)
+                    if not len(te_idx):
                         continue
-                    clf = _fit(x_tr, y, [1.0] * len(tr), c, balanced)
-                    fitted[topic] = Fitted(clf, columns, scale)
-                    probs[topic] = clf.predict_proba(x_dv)[:, 1]
-                for t in np.arange(0.05, 0.8, 0.05):
-                    tp = fp = fn = 0
-                    for i, e in enumerate(dv):
-                        pred = {k for k, p in probs.items() if p[i] >= t}
-                        if not pred and probs:
-                            pred = {max(probs, key=lambda k: probs[k][i])}
-                        tp += len(pred & set(e.topics))
-                        fp += len(pred - set(e.topics))
-                        fn += len(set(e.topics) - pred)
-                    f1 = _prf(tp, fp, fn)[2]
+                    columns = _columns(tr, 2)
+                    x_tr = _matrix(tr, columns, scale)
+                    x_te = _matrix([items[i] for i in te_idx], columns, scale)
+                    for j, topic in enumerate(TOPICS):
+                        y = [int(topic in e.topics) for e in tr]
+                        if 0 < sum(y) < len(y):
+                            clf = _fit(x_tr, y, [1.0] * len(tr), c, balanced)
+                            probs[te_idx, j] = clf.predict_proba(x_te)[:, 1]
+                for t in thresholds:
+                    f1 = _topic_f1(probs[scored], [g for g, s in zip(gold, scored, strict=True)
+                                                   if s], t)
                     if best is None or f1 > best[0] + 1e-9:
-                        what = f"scale={scale} balanced={balanced} C={c}"
-                        best = (f1, fitted, round(float(t), 2), what)
+                        best = (f1, scale, balanced, c, t)
     assert best is not None
-    print(f"topics: dev micro-F1 {best[0]:.3f} on gold-relevant dev items; {best[3]}, "
-          f"threshold {best[2]}")
-    return {t: _linear_json(f) for t, f in best[1].items()}, best[2]
+    f1, scale, balanced, c, threshold = best
+    print(f"topics: cross-validated micro-F1 {f1:.3f} on relevant train+dev items "
+          f"({TOPIC_FOLDS} folds by publisher); scale={scale} balanced={balanced} C={c}, "
+          f"threshold {threshold}")
+    columns = _columns(items, 2)
+    x = _matrix(items, columns, scale)
+    out: dict[str, object] = {}
+    for topic in TOPICS:
+        y = [int(topic in e.topics) for e in items]
+        out[topic] = _linear_json(Fitted(_fit(x, y, [1.0] * len(items), c, balanced), columns,
+                                         scale))
+    return out, threshold
+
+
+def _topic_f1(probs: np.ndarray, gold: Sequence[set[str]], threshold: float) -> float:
+    """Micro-F1 of "every topic >= threshold, at least the likeliest" against gold sets."""
+    tp = fp = fn = 0
+    for row, g in zip(probs, gold, strict=True):
+        pred = {TOPICS[j] for j in np.flatnonzero(row >= threshold)}
+        if not pred:
+            pred = {TOPICS[int(np.argmax(row))]}
+        tp += len(pred & g)
+        fp += len(pred - g)
+        fn += len(g - pred)
+    return _prf(tp, fp, fn)[2]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -125,9 +126,10 @@ class Model:
 
 
 def _linear(d: Mapping[str, object]) -> Linear:
-    ids = d["hashed_ids"]
+    deltas = d["hashed_id_deltas"]  # sorted bucket ids, each stored as the gap to the last
     ws = d["hashed_weights"]
-    assert isinstance(ids, list) and isinstance(ws, list)
+    assert isinstance(deltas, list) and isinstance(ws, list)
+    ids = list(itertools.accumulate(int(v) for v in deltas))
     struct = d["struct"]
     assert isinstance(struct, list)
     intercept = d["intercept"]

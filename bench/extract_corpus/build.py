@@ -24,7 +24,7 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -62,6 +62,7 @@ class Page:
     site_hint: str
     title: str = ""
     raw: bytes = b""
+    also_content: list[str] = field(default_factory=list)  # not body, but not boilerplate
 
 
 # --------------------------------------------------------------------------- text helpers
@@ -75,7 +76,7 @@ _CJK = re.compile(  # scripts written without spaces between words (and Korean)
 )
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def norm(text: str) -> str:
@@ -99,12 +100,13 @@ def html_lines(markup: str) -> list[str]:
     for el in list(root.iter(*_INVISIBLE)):
         if el.getparent() is not None:
             el.drop_tree()
-    for el in root.iter():
-        if not isinstance(el.tag, str):
-            continue
-        if el.tag in _BLOCKS:
-            el.text = "\n" + (el.text or "")
-            el.tail = "\n" + (el.tail or "")
+    try:
+        for el in root.iter():
+            if isinstance(el.tag, str) and el.tag in _BLOCKS:
+                el.text = "\n" + (el.text or "")
+                el.tail = "\n" + (el.tail or "")
+    except ValueError:  # text lxml will not take back (stray control characters)
+        return []
     lines = (" ".join(line.split()) for line in root.text_content().splitlines())
     return [line for line in lines if line]
 
@@ -226,9 +228,20 @@ def from_goose(repo: Repo, commit: str) -> Iterator[Page]:
 
 
 def from_cleanportaleval(repo: Repo, commit: str) -> Iterator[Page]:
-    for path in repo.ls(commit, "GoldStandard"):
+    yield from _cleaneval_format(repo, commit, "", "cleanportaleval",
+                                 "research test set (no licence stated)")  # fmt: skip
+
+
+def _cleaneval_format(
+    repo: Repo, commit: str, root: str, source: str, licence: str
+) -> Iterator[Page]:
+    """Pages in CleanEval's layout: input/<n>.html and GoldStandard/<n>.txt (<p>, <h>, <l>)."""
+    prefix = f"{root}/" if root else ""
+    for path in repo.ls(commit, f"{prefix}GoldStandard"):
+        if not path.endswith(".txt"):
+            continue
         name = path.rsplit("/", 1)[1].removesuffix(".txt")
-        html_path = f"input/{name}.html"
+        html_path = f"{prefix}input/{name}.html"
         try:
             raw = repo.read(commit, html_path)
         except Exception:
@@ -238,10 +251,74 @@ def from_cleanportaleval(repo: Repo, commit: str) -> Iterator[Page]:
         body = re.sub(r"^URL:.*$", "", gold_raw, count=1, flags=re.M)
         paragraphs = re.split(r"<(?:p|h|l)>", body)
         gold = [" ".join(html_lib.unescape(p).split()) for p in paragraphs if p.strip()]
-        hint = name.split("_", 1)[0]
-        licence = "research test set (no licence stated)"
-        yield Page("cleanportaleval", repo.name, commit, html_path, path, "full", licence,
-                   markup, gold, hint, raw=raw)  # fmt: skip
+        url = re.match(r"\s*URL:\s*(\S+)", gold_raw)
+        host = urlsplit(url.group(1)).hostname if url else None
+        hint = site_of(host) if host else f"{source}:{name.split('_', 1)[0]}"
+        yield Page(source, repo.name, commit, html_path, path, "full", licence, markup, gold,
+                   hint, raw=raw)  # fmt: skip
+
+
+def from_dragnet(repo: Repo, commit: str) -> Iterator[Page]:
+    """Dragnet's pages and corrected text, as mirrored by the bundle (no reserved set in it)."""
+    for path in repo.ls(commit, "dragnet_data/GoldStandard"):
+        if not path.endswith(".txt"):
+            continue
+        name = path.rsplit("/", 1)[1].removesuffix(".txt")
+        html_path = f"dragnet_data/input/{name}.html"
+        try:
+            raw = repo.read(commit, html_path)
+        except Exception:
+            continue
+        text = decode_html(repo.read(commit, path))
+        gold = [" ".join(ln.split()) for ln in text.splitlines() if ln.strip()]
+        yield Page("dragnet", repo.name, commit, html_path, path, "full", "AGPL-3.0",
+                   decode_html(raw), gold, f"dragnet:{name}", raw=raw)  # fmt: skip
+
+
+def from_l3s(repo: Repo, commit: str) -> Iterator[Page]:
+    """L3S-GN1: the original page and its annotated copy (x-nc-sel2 is the full text)."""
+    root = "L3S-GN1-20100130203947-00001"
+    for path in repo.ls(commit, f"{root}/original"):
+        name = path.rsplit("/", 1)[1]
+        annotated_path = f"{root}/annotated/{name}"
+        try:
+            annotated = decode_html(repo.read(commit, annotated_path))
+        except Exception:
+            continue
+        raw = repo.read(commit, path)
+        try:
+            tree = lxml.html.document_fromstring(_CONTROL.sub("", annotated))
+        except (ValueError, lxml.etree.ParserError):
+            continue
+
+        def texts(label: str, tree: lxml.html.HtmlElement = tree) -> list[str]:
+            found = (" ".join(el.text_content().split())
+                     for el in tree.xpath(f"//*[contains(@class, '{label}')]"))  # fmt: skip
+            # the annotated copy lost its non-ASCII punctuation to "?": keep the pieces between
+            return [piece.strip() for text in found for piece in text.split("?") if piece.strip()]
+
+        gold = texts("x-nc-sel2")
+        also = texts("x-nc-sel1") + texts("x-nc-sel3")
+        yield Page("l3s-gn1", repo.name, commit, path, annotated_path, "full",
+                   "L3S-GN1: research use only", decode_html(raw), gold,
+                   f"l3s:{name.removesuffix('.html')}", raw=raw, also_content=also)  # fmt: skip
+
+
+def from_htmltotext(repo: Repo, commit: str) -> Iterator[Page]:
+    for path in repo.ls(commit, "benchmarkdata"):
+        if "/html/" not in path:
+            continue
+        gold_path = path.replace("/html/", "/text/").removesuffix(".html") + ".txt"
+        try:
+            text = repo.read(commit, gold_path).decode("utf-8", "replace")
+        except Exception:
+            continue
+        raw = repo.read(commit, path)
+        gold = [" ".join(ln.split()) for ln in text.splitlines() if ln.strip()]
+        name = path.rsplit("/", 1)[1].removesuffix(".html")
+        hint = "-".join(name.split("-")[:2])
+        yield Page("htmltotext", repo.name, commit, path, gold_path, "full",
+                   "no licence stated", decode_html(raw), gold, hint, raw=raw)  # fmt: skip
 
 
 def _fundus_paragraphs(version: dict[str, object]) -> list[str]:
@@ -476,6 +553,17 @@ def collect(mirrors: Path, out: Path) -> Iterator[Page]:
     yield from from_fundus(r, c)
     r, c = repo("postlight/parser")
     yield from from_postlight(r, c)
+    r, c = repo("geodrome/page-signal")
+    yield from from_l3s(r, c)
+    r, c = repo("leogao2/htmltotext-benchmark")
+    yield from from_htmltotext(r, c)
+    # CleanEval and Dragnet's pages are not in their own repositories (CleanEval was never on
+    # GitHub; dragnet_data's HTML archive is not stored): read from a bundle that mirrors them
+    # and holds none of the reserved collections
+    r, c = repo("j-szulc/html-cleaning-dataset-merged")
+    yield from _cleaneval_format(r, c, "cleaneval-final", "cleaneval", "CleanEval (research use)")
+    yield from _cleaneval_format(r, c, "cleaneval-dev", "cleaneval", "CleanEval (research use)")
+    yield from from_dragnet(r, c)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -524,7 +612,7 @@ def main(argv: list[str] | None = None) -> int:
         page_id = base if ids[base] == 1 else f"{base}-{ids[base]}"
         rng = random.Random(page_id)
         gold_text = " ".join(page.gold)
-        gold_squashed = squash(gold_text)
+        gold_squashed = squash(gold_text + " " + " ".join(page.also_content))
         with_ = with_phrases(page.gold, rng, headlines(page.html))
         without = without_phrases(page, gold_squashed, rng)
         if not with_:

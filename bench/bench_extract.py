@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--details", type=Path, default=None,
                         help="write per-page scores here (JSON lines)")  # fmt: skip
     args = parser.parse_args(argv)
-    logging.disable(logging.WARNING)
+    logging.disable(logging.CRITICAL)  # readability-lxml logs a traceback for pages it rejects
     names = args.only or list(EXTRACTORS)
     if ReadabilityDocument is None and "readability-lxml" in names:
         print("readability-lxml is not installed (pip install -e '.[dev]'): skipped")

@@ -270,9 +270,21 @@ def from_dragnet(repo: Repo, commit: str) -> Iterator[Page]:
         except Exception:
             continue
         text = decode_html(repo.read(commit, path))
-        gold = [" ".join(ln.split()) for ln in text.splitlines() if ln.strip()]
+        # Dragnet's corrected text puts the readers' comments after a marker: not body
+        article, _, comments = _split_comments(text)
+        gold = [" ".join(ln.split()) for ln in article.splitlines() if ln.strip()]
+        also = [" ".join(ln.split()) for ln in comments.splitlines() if ln.strip()]
         yield Page("dragnet", repo.name, commit, html_path, path, "full", "AGPL-3.0",
-                   decode_html(raw), gold, f"dragnet:{name}", raw=raw)  # fmt: skip
+                   decode_html(raw), gold, f"dragnet:{name}", raw=raw,
+                   also_content=also)  # fmt: skip
+
+
+_DRAGNET_COMMENTS = re.compile(r"!@#\$%\^&\*\(\)\s*COMMENTS")
+
+
+def _split_comments(text: str) -> tuple[str, str, str]:
+    parts = _DRAGNET_COMMENTS.split(text, maxsplit=1)
+    return (parts[0], "", parts[1]) if len(parts) == 2 else (text, "", "")
 
 
 def from_l3s(repo: Repo, commit: str) -> Iterator[Page]:

@@ -77,6 +77,8 @@ MIN_PROSE_CHARS = 80
 MIN_LIST_PROSE_CHARS = 120
 MIN_JOINED_SENTENCES = 3
 MIN_JOINED_WORDS = 50
+MIN_BARE_TEXT_CHARS = 250
+"""Text without sentences that trafilatura's chain finds is kept from this size (not lost)."""
 META_PRESCAN_BYTES = 16384
 BOILERPLATE_SHARE_LIMIT = 0.5
 CHUNKS_PER_WORKER = 4
@@ -629,7 +631,9 @@ def extract_article(html: str, url: str | None = None) -> Extracted | None:
         fallback = _document_lines(_fallback_document(html, url), title)
         if _fallback_wins(fallback, lines):
             lines, method = fallback, FALLBACK
-    if not lines or not _has_body(lines):
+        elif not _has_body(lines) and _bare_text_chars(fallback) >= MIN_BARE_TEXT_CHARS:
+            lines, method = fallback, FALLBACK  # text, if no sentences: kept rather than lost
+    if not lines or (not _has_body(lines) and method != FALLBACK):
         return None
     text = "\n".join(lines)
     return Extracted(
@@ -657,6 +661,11 @@ def _document_lines(document: Document | None, title: str | None) -> list[str]:
 
 def _chars(lines: Sequence[str]) -> int:
     return sum(len(line) for line in lines)
+
+
+def _bare_text_chars(lines: Sequence[str]) -> int:
+    """Characters outside list items (menus and headline lists are lists)."""
+    return sum(len(line) for line in lines if not _LIST_ITEM.match(line))
 
 
 def _needs_fallback(lines: Sequence[str], page_prose_chars: int) -> bool:

@@ -183,7 +183,10 @@ class Tally:
     def line(self, name: str) -> str:
         p, r, f = _prf(self.tp, self.fp, self.fn)
         n = self.tp + self.fp + self.fn + self.tn
-        return (f"  {name[:44]:44} {n:5} {self.tp + self.fn:5} {p:7.3f} {r:7.3f} {f:7.3f}"
+        ps = f"{p:7.3f}" if self.tp + self.fp else f"{'-':>7}"  # nothing predicted relevant
+        rs = f"{r:7.3f}" if self.tp + self.fn else f"{'-':>7}"  # nothing relevant
+        fs = f"{f:7.3f}" if self.tp + self.fp + self.fn else f"{'-':>7}"
+        return (f"  {name[:44]:44} {n:5} {self.tp + self.fn:5} {ps} {rs} {fs}"
                 f"   tp={self.tp} fp={self.fp} fn={self.fn}")
 
 

@@ -625,7 +625,10 @@ def extract_article(html: str, url: str | None = None) -> Extracted | None:
     html_lang = _html_lang(tree)
     page_prose_chars = _paragraph_chars(tree)
     remove_boilerplate(tree)
-    published = _choose_date(_parse_date(find_date(tree, **date_params)), head_date, cjk_date)
+    # the cleaned tree is part of the page: where the page's own search found no date, a
+    # second search (htmldate's slowest path, dateparser, on date-less pages) finds none
+    cleaned_date = _parse_date(find_date(tree, **date_params)) if meta.date else None
+    published = _choose_date(cleaned_date, head_date, cjk_date)
     lines, method = _document_lines(_body_document(tree, url), title), TUNED
     if _needs_fallback(lines, page_prose_chars):
         fallback = _document_lines(_fallback_document(html, url), title)

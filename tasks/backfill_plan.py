@@ -273,6 +273,7 @@ def refreshed_article(stored: StoredPageArticle, extracted: Extracted) -> Articl
         published_at=published,
         language=extracted.language or stored.language,
         fingerprint=extracted.fingerprint,
+        extraction_method=extracted.extraction_method,
     )
 
 

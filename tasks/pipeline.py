@@ -305,6 +305,9 @@ def _article(entry: Entry, text: str, extracted: Extracted | None, *, origin: st
             if extracted is not None and extracted.fingerprint is not None and origin == "page"
             else fingerprint(text)
         ),
+        extraction_method=(
+            extracted.extraction_method if extracted is not None and origin == "page" else None
+        ),
     )
 
 

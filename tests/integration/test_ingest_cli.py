@@ -210,3 +210,14 @@ def test_bad_feeds_file_fails_fast_with_one_line(prefect_api: str, workdir: Path
     assert result.returncode != 0
     lines = [ln for ln in result.stderr.strip().splitlines() if ln]
     assert len(lines) == 1 and "line 3" in lines[0] and "feeds.csv" in lines[0], result.stderr
+
+
+def test_every_article_records_which_extraction_path_produced_its_body(
+    ingested: tuple[Path, Path, object],
+) -> None:
+    _, db, _ = ingested
+    methods = dict(rows(db, """
+        select extraction_method, count(*) from articles group by 1"""))
+    assert None not in methods, methods  # a page's body always says where it came from
+    assert set(methods) <= {"tuned", "fallback", "none"}
+    assert methods.get("tuned", 0) >= 14, methods  # the demo's clean pages take the tuned pass

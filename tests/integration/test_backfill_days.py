@@ -5,13 +5,26 @@ ends; a served backfill (heartbeats on, as deployments have them) paid 0–1 s p
 (a 17-day retag: 22 s against 8 s). The gap between one day run's end and the next
 one's start, read from the `runs` table, shows whether that wait is back: with
 heartbeats configured it must stay close to the gap of the same backfill without them.
+That comparison is coarse on a busy machine, so the cause is checked exactly too: inside
+every day run of a backfill whose process has heartbeats configured, they are off.
 """
 
 from __future__ import annotations
 
 import statistics
+from datetime import date
 from pathlib import Path
+from typing import Any
 
+import pytest
+from prefect.settings import (
+    PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+    PREFECT_LOGGING_TO_API_ENABLED,
+    get_current_settings,
+    temporary_settings,
+)
+
+import flows.backfill as backfill_module
 from tasks.records import Source
 from tests.conftest import rows, run_cli
 from warehouse import Warehouse
@@ -19,7 +32,7 @@ from warehouse import Warehouse
 # The heartbeat wait added 0-1 s per day (median ~0.5 s) on top of the gap a backfill has
 # without heartbeats (~0.15 s idle). Judged against that baseline, run in the same test, so
 # a busy machine that slows both runs alike does not fail it.
-MAX_EXTRA_MEDIAN_GAP_S = 0.3
+MAX_EXTRA_MEDIAN_GAP_S = 0.6  # +0.35 s seen with three busy loops beside it; the bug: +0.76
 MAX_BASELINE_MEDIAN_GAP_S = 2.0  # a sanity bound for the baseline itself
 
 
@@ -49,3 +62,28 @@ def test_day_runs_follow_each_other_without_a_heartbeat_wait(
     gaps = day_gaps(tmp_path, prefect_api, "30")
     assert baseline < MAX_BASELINE_MEDIAN_GAP_S, baseline
     assert statistics.median(gaps) < baseline + MAX_EXTRA_MEDIAN_GAP_S, (baseline, gaps)
+
+
+def test_day_runs_start_with_heartbeats_off_while_the_parent_has_them(
+    tmp_path: Path, prefect_api: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "w.duckdb"
+    with Warehouse.open(db, run_id="setup") as wh:
+        wh.sync_sources([Source("Demo Daily", "http://127.0.0.1:9/rss")], "seed")
+    seen: list[int | None] = []
+    real_retag_day = backfill_module._retag_day
+
+    def retag_day(*args: Any, **kwargs: Any) -> Any:
+        seen.append(get_current_settings().flows.heartbeat_frequency)
+        return real_retag_day(*args, **kwargs)
+
+    monkeypatch.setattr(backfill_module, "_retag_day", retag_day)
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: 30,
+                                     PREFECT_LOGGING_TO_API_ENABLED: False}):
+        state = backfill_module.backfill(start=date(2025, 10, 1), end=date(2025, 10, 3),
+                                         mode="retag", db=str(db), return_state=True)
+        parent_frequency = get_current_settings().flows.heartbeat_frequency
+
+    assert state.is_completed(), state.message
+    assert parent_frequency == 30
+    assert seen == [None, None, None]

@@ -451,19 +451,25 @@ class Warehouse:
         band_join = """
             select s.id, c.rowid as cand_rowid,
                    bit_count(xor(s.fingerprint, c.fingerprint)) as distance
-            from subjects as s
+            from probes as s
             join articles as c on c.fp_band_{n} = s.band_{n}
             where bit_count(xor(s.fingerprint, c.fingerprint)) <= ?
         """
+        # each subject's bands, and (past 3 bits) their one-bit neighbours: a pair within
+        # the distance shares at least one of these values in the same band
         sql = (
-            "with subjects as (select *, fingerprint & 65535 as band_0, "
-            "(fingerprint >> 16) & 65535 as band_1, (fingerprint >> 32) & 65535 as band_2, "
-            "(fingerprint >> 48) & 65535 as band_3 from link_subjects) "
+            "with probes as (select s.id, s.fingerprint, "
+            "xor(s.fingerprint & 65535, m.mask) as band_0, "
+            "xor((s.fingerprint >> 16) & 65535, m.mask) as band_1, "
+            "xor((s.fingerprint >> 32) & 65535, m.mask) as band_2, "
+            "xor((s.fingerprint >> 48) & 65535, m.mask) as band_3 "
+            "from link_subjects as s cross join link_masks as m) "
             "select distinct * from ("
             + " union all ".join(band_join.format(n=n) for n in range(neardup.BANDS))
             + ")"
         )
-        with self._registered("link_subjects", table):
+        masks = pa.table({"mask": pa.array(neardup.band_masks(self.max_distance), pa.int64())})
+        with self._registered("link_subjects", table), self._registered("link_masks", masks):
             hits = self.con.execute(sql, [self.max_distance] * neardup.BANDS).fetchall()
         if not hits:
             return []

@@ -223,10 +223,12 @@ def copy_of(article: Article, n: int | str, source: str, *bits: int) -> Article:
 
 def test_a_copy_within_the_threshold_links_to_the_first_article(wh: Warehouse) -> None:
     original = make_article("orig", source="wire", text=LOREM)
-    copy = copy_of(original, "copy", "daily", 0, 16, 32)  # 3 bits, one band left equal
-    too_far = copy_of(original, "far", "daily", 1, 17, 33, 49)  # 4 bits, no band equal
+    # 7 bits: three bands two bits off, the fourth one bit off (found through its one-bit
+    # neighbours); the far copy: 8 bits, two in every band, beyond the threshold
+    copy = copy_of(original, "copy", "daily", 0, 1, 16, 17, 32, 33, 48)
+    too_far = copy_of(original, "far", "daily", 2, 3, 18, 19, 34, 35, 50, 51)
     different = make_article("other", source="daily", text=OTHER)
-    assert neardup.MAX_DISTANCE == 3
+    assert neardup.MAX_DISTANCE == 7
     wh.load_batch(make_batch("run-1", [original]))
 
     result = wh.load_batch(make_batch("run-1", [copy, too_far, different]))

@@ -10,7 +10,15 @@ from datetime import UTC, date, datetime
 import pytest
 
 from warehouse import QueryResult, fit_line, format_result
-from warehouse.neardup import Match, bands, check_distance, distance, resolve_roots, to_signed
+from warehouse.neardup import (
+    Match,
+    band_masks,
+    bands,
+    check_distance,
+    distance,
+    resolve_roots,
+    to_signed,
+)
 
 RESULT = QueryResult(
     columns=["title", "score", "topics", "published_at", "author"],
@@ -156,8 +164,25 @@ def test_within_three_bits_some_band_is_equal() -> None:
     b = a ^ (1 << 3) ^ (1 << 20) ^ (1 << 40)
     assert distance(a, b) == 3
     assert any(x == y for x, y in zip(bands(a), bands(b), strict=True))
+    assert band_masks(3) == [0]
+
+
+def test_within_seven_bits_some_band_is_at_most_one_bit_off() -> None:
+    import random
+
+    rng = random.Random(7)
+    masks = band_masks(7)
+    assert len(masks) == 17
+    for _ in range(2000):
+        a = rng.getrandbits(64)
+        b = a
+        for bit in rng.sample(range(64), 7):
+            b ^= 1 << bit
+        assert distance(a, b) == 7
+        assert any(x ^ m == y for x, y in zip(bands(a), bands(b), strict=True) for m in masks)
+    check_distance(7)
     with pytest.raises(ValueError):
-        check_distance(4)
+        check_distance(8)
 
 
 def test_resolve_roots_prefers_the_earliest_match_and_follows_batch_roots() -> None:

@@ -212,7 +212,8 @@ class Bench:
         feeds = self.feeds_file(site)
         site_stats(site.base_url, "reset")
         cpu_before = site.cpu_s()
-        run = run_measured([NEWSWIRE, "ingest", "--feeds", str(feeds), "--db", str(db)],
+        # -v: the stage lines below are read from the run's log on the terminal
+        run = run_measured([NEWSWIRE, "-v", "ingest", "--feeds", str(feeds), "--db", str(db)],
                            self.env(), self.workdir).check()
         server_cpu = site.cpu_s() - cpu_before
         requests = site_stats(site.base_url)

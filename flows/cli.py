@@ -259,17 +259,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    from warehouse import fit_line, format_result, query_all, terminal_width
+    from flows.shell import print_results
+    from warehouse import query_all
 
     settings = Settings.from_env(db_path=args.db)
     results = query_all(settings.db_path, args.query)  # checks every statement before any runs
-    width = terminal_width()
-    for number, (statement, result) in enumerate(results, 1):
-        if len(results) > 1:
-            if number > 1:
-                print()
-            print(fit_line(f"-- statement {number} of {len(results)}: {statement}", width))
-        print(format_result(result, args.format, width=width))
+    print_results(results, args.format, sys.stdout)
     return 0
 
 

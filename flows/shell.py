@@ -9,11 +9,12 @@ it runs the piped statements and exits 1 if any failed.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Literal, TextIO
 
 from tasks.errors import NewswireError
-from warehouse import fit_line, format_result, query_all, terminal_width
+from warehouse import QueryResult, fit_line, format_result, query_all, terminal_width
 
 PROMPT = "newswire> "
 CONTINUE = "     ...> "
@@ -68,10 +69,20 @@ def _run(db: Path, sql: str, stdout: TextIO) -> bool:
     except NewswireError as exc:
         print(f"error: {exc}", file=stdout)
         return False
+    print_results(results, "table", stdout)
+    return True
+
+
+def print_results(
+    results: Sequence[tuple[str, QueryResult]], fmt: Literal["table", "csv", "json"],
+    stdout: TextIO,
+) -> None:
+    """Each statement's result; with several, each under a `-- statement N of M` header."""
     width = terminal_width()
     for number, (statement, result) in enumerate(results, 1):
         if len(results) > 1:
+            if number > 1:
+                print(file=stdout)
             print(fit_line(f"-- statement {number} of {len(results)}: {statement}", width),
                   file=stdout)
-        print(format_result(result, "table", width=width), file=stdout)
-    return True
+        print(format_result(result, fmt, width=width), file=stdout)

@@ -20,7 +20,7 @@ from typing import Literal
 import duckdb
 
 from tasks.errors import ConfigError
-from warehouse.reader import open_reader
+from warehouse.reader import _first_line, open_reader
 
 logger = logging.getLogger(__name__)
 
@@ -112,10 +112,6 @@ def claim_export_folder(out_dir: Path) -> None:
     marker.write_text("written by newswire export; its table folders are replaced on re-export\n",
                       encoding="utf-8")
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _write(con: duckdb.DuckDBPyConnection, sql: str, target: Path, fmt: str) -> None:

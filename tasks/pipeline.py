@@ -401,7 +401,7 @@ def summary_lines(summary: RunSummary) -> list[str]:
         f"china-japan stories: {summary.china_japan}",
     ]
     lines += [
-        f"  failed source {s.source}: {s.detail}"
+        _failed_source_line(s.source, s.detail)
         for s in summary.sources
         if s.feed_status == "failed"
     ]
@@ -427,15 +427,17 @@ def unreached_sources(log: Sequence[FetchLogEntry]) -> tuple[list[str], str] | N
     A source counts as reached when any of its feed requests came back (ok or unchanged).
     """
     feeds = [r for r in log if r.kind == FetchKind.FEED and r.source]
-    reached = {r.source for r in feeds if r.outcome in ("ok", "unchanged")}
+    if not feeds or any(r.outcome in ("ok", "unchanged") for r in feeds):
+        return None
     failed: dict[str, str] = {}
     for row in feeds:
-        if row.source not in reached and row.source is not None:
-            failed.setdefault(row.source, f"{row.outcome}: {row.detail}")
-    if not feeds or reached:
-        return None
-    lines = [f"  failed source {name}: {detail}" for name, detail in failed.items()]
+        failed.setdefault(str(row.source), f"{row.outcome}: {row.detail}")
+    lines = [_failed_source_line(name, detail) for name, detail in failed.items()]
     return lines, _hint(list(failed.values()))
+
+
+def _failed_source_line(name: str, detail: str) -> str:
+    return f"  failed source {name}: {detail}"
 
 
 def _hint(details: Sequence[str]) -> str:

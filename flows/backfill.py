@@ -97,7 +97,7 @@ def backfill(
             refetch = find the window's article URLs in the sources' sitemaps and feeds and
             ingest the ones the warehouse does not have.
         sources: Source names from the feeds file to limit the backfill to; empty means all.
-        db: Path of the warehouse file; empty means NEWSWIRE_DB or data/newswire.duckdb.
+        db: Path of the warehouse file; empty means NEWSWIRE_DB or data/newswire.ducklake.
         feeds: Path of the feeds CSV (refetch reads it); empty means NEWSWIRE_FEEDS or the
             bundled seeds/feeds.csv.
     """
@@ -151,7 +151,8 @@ def backfill(
     summary = backfill_summary(run_id, counts)
     # The parent's row is written last, in one go: a 'running' row left while the days
     # hold the warehouse would be taken for an interrupted run.
-    with Warehouse.open(settings.db_path, run_id=run_id, on_wait=logger.warning) as wh:
+    with Warehouse.open(settings.db_path, run_id=run_id, on_wait=logger.warning,
+                        data_path=settings.data_path) as wh:
         wh.start_run(run_id, PARENT_FLOW, params)
         wh.load_batch(LoadBatch(run_id, fetch_log=tuple(log)))
         wh.finish_run(run_id, summary, status="failed" if failure else "completed")
@@ -274,7 +275,8 @@ def backfill_day(
     logger = get_run_logger()
     run_id = current_run_id()
     settings = Settings.from_env(feeds_path=feeds or None, db_path=db or None)
-    with Warehouse.open(settings.db_path, run_id=run_id, on_wait=logger.warning) as wh:
+    with Warehouse.open(settings.db_path, run_id=run_id, on_wait=logger.warning,
+                        data_path=settings.data_path) as wh:
         wh.start_run(run_id, DAY_FLOW, day_params(parent, day, mode, sources))
         try:
             if mode == "refetch":
@@ -366,7 +368,8 @@ def catch_up(since: datetime, until: datetime, feeds: str = "", db: str = "") ->
     since, until = since.astimezone(UTC), until.astimezone(UTC)
     entries, log, feed_urls = find_entries(settings, since.date(), until.date(), [],
                                            since=since, until=until)
-    with Warehouse.open(settings.db_path, run_id=run_id, on_wait=logger.warning) as wh:
+    with Warehouse.open(settings.db_path, run_id=run_id, on_wait=logger.warning,
+                        data_path=settings.data_path) as wh:
         wh.start_run(run_id, CATCH_UP_FLOW, {"since": since.isoformat(),
                                             "until": until.isoformat()})
         wh.load_batch(LoadBatch(run_id, fetch_log=tuple(log)))

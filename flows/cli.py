@@ -36,7 +36,7 @@ EXIT_RUN_FAILED = 1
 EXIT_FATAL = 2
 EXIT_INTERRUPTED = 130
 DEBUG_ENV = "NEWSWIRE_DEBUG"
-WRITERS = ("ingest", "backfill", "demo")
+WRITERS = ("ingest", "backfill", "demo", "maintain", "convert")
 # Prefect's console handlers show nothing unless -v: every line still reaches the run's log,
 # and what the user needs (summary, failures, the one-line error) the command prints itself.
 QUIET_LOGGING_ENV = (
@@ -118,6 +118,18 @@ def build_parser() -> argparse.ArgumentParser:
     _db_arg(p)
     p.add_argument("--since", default="1d", help="1d, 7d, 30d (any Nd), a date YYYY-MM-DD, or all")
     p.add_argument("--out", type=Path, default=Path("brief.html"))
+    p = _command(sub, "maintain", "merge small files, expire old snapshots, delete unused files")
+    _db_arg(p)
+    p.add_argument("--retention-days", type=int, default=None, metavar="N",
+                   help="keep snapshots of the last N days readable with AT (VERSION => n) "
+                        "(default: NEWSWIRE_SNAPSHOT_RETENTION_DAYS or 30)")
+
+    p = _command(sub, "convert", "copy a DuckDB-file warehouse of an earlier newswire into a "
+                                 "new DuckLake warehouse")
+    p.add_argument("old", type=Path, help="the old warehouse file (read, never changed)")
+    p.add_argument("--db", default=None,
+                   help="the new warehouse to create (default: NEWSWIRE_DB or "
+                        "data/newswire.ducklake); must not exist yet")
     return parser
 
 
@@ -220,7 +232,7 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 def cmd_ingest(args: argparse.Namespace) -> int:
     settings = Settings.from_env(db_path=args.db, feeds_path=args.feeds, dask_address=args.dask)
     read_feeds_file(settings.feeds_path)  # a bad row fails here, before Prefect is imported
-    from warehouse.writer import refuse_non_warehouse
+    from warehouse.lake import refuse_non_warehouse
 
     refuse_non_warehouse(settings.db_path)  # likewise a --db that holds something else
     if not settings.dask_address:
@@ -313,6 +325,29 @@ def cmd_brief(args: argparse.Namespace) -> int:
     return runs.write_brief(settings, args.since, args.out)
 
 
+def cmd_maintain(args: argparse.Namespace) -> int:
+    from warehouse import Warehouse, require_warehouse
+
+    settings = Settings.from_env(db_path=args.db,
+                                 snapshot_retention_days=args.retention_days)
+    require_warehouse(settings.db_path)
+    with Warehouse.open(settings.db_path, run_id="maintain",
+                        on_wait=lambda line: print(line, file=sys.stderr)) as wh:
+        report = wh.maintain(settings.snapshot_retention_days)
+    print(report.summary())
+    return 0
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from warehouse.convert import convert_file
+
+    settings = Settings.from_env(db_path=args.db)
+    counts = convert_file(args.old, settings.db_path, data_path=settings.data_path)
+    rows = ", ".join(f"{table} {n}" for table, n in counts.items())
+    print(f"converted {args.old} into {settings.db_path}: {rows} rows")
+    return 0
+
+
 COMMANDS: dict[str, Any] = {
     "ingest": cmd_ingest,
     "backfill": cmd_backfill,
@@ -323,6 +358,8 @@ COMMANDS: dict[str, Any] = {
     "brief": cmd_brief,
     "info": cmd_info,
     "shell": cmd_shell,
+    "maintain": cmd_maintain,
+    "convert": cmd_convert,
 }
 
 

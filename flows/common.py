@@ -108,8 +108,6 @@ def load_entries(
             for done in stage.finished(last=no + 1 == len(batches)):
                 started = time.perf_counter()
                 loaded = wh.load_batch(assemble_batch(run_id, done.drafts, done.tags))
-                if done.batch_no + 2 == len(batches):
-                    wh.checkpoint()  # while the last batch extracts: the final publish is quick
                 timed(seconds, "load", started)
                 retry |= retry_sources(done.drafts)
                 _log_batch(logger, done.batch_no, len(batches), loaded.articles_inserted,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import mimetypes
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -23,10 +24,9 @@ from flows.localsite import LocalSite
 from flows.runs import run_ingest
 from tasks.config import Settings
 from tasks.errors import ConfigError
-from warehouse import Warehouse, format_result, query, warehouse_meta
-from warehouse.snapshot import live_path, lock_path, remove_stale_temps
+from warehouse import Warehouse, format_result, local_files, query, warehouse_meta
 
-DEMO_DB = Path("data/demo/newswire.duckdb")
+DEMO_DB = Path("data/demo/newswire.ducklake")
 MADE_BY = "made_by"
 DEMO_MAKER = "newswire demo"
 BASE_PLACEHOLDER = "{BASE}"
@@ -83,36 +83,40 @@ def demo_feeds_file(site: LocalSite, directory: Path) -> Path:
 
 
 def demo_files(db: Path, now: datetime) -> list[Path]:
-    """Every file a demo run writes for the warehouse `db` (besides unfinished snapshots)."""
-    live = live_path(db)
-    return [db, live, live.with_name(live.name + ".wal"), lock_path(db),
-            brief_path(db.parent, now)]
+    """Every file and folder a demo run wrote for the warehouse `db` that exists now."""
+    brief = brief_path(db.parent, now)
+    return local_files(db) + ([brief] if brief.exists() else [])
 
 
 def claim_demo_target(db: Path, now: datetime) -> None:
     """Make way for a demo warehouse at `db`, touching nothing the demo did not make.
 
     A warehouse is the demo's own only when its `warehouse_meta` says so (the name of a
-    file proves nothing); then its files are removed. Anything else there is refused.
+    file proves nothing); then its files (catalog, data folder, lock) are removed.
+    Anything else there is refused.
 
     Raises:
         ConfigError: `db` or a file the demo would write belongs to someone else.
     """
     if db.is_dir():
         raise ConfigError(f"{db} is a folder; give the demo a warehouse file path, "
-                          "e.g. --db data/demo/newswire.duckdb")
-    existing = [p for p in demo_files(db, now) if p.exists()]
-    if not existing:
+                          "e.g. --db data/demo/newswire.ducklake")
+    data_folder = db.with_suffix(".files")
+    if not db.exists():
+        if data_folder.exists():
+            raise ConfigError(f"{data_folder} exists and was not made by `newswire demo`; the "
+                              "demo replaces only its own warehouse: choose another --db")
         return
-    owner = db if db.exists() else live_path(db)
-    if not owner.exists() or warehouse_meta(owner).get(MADE_BY) != DEMO_MAKER:
+    if warehouse_meta(db).get(MADE_BY) != DEMO_MAKER:
         raise ConfigError(
-            f"{existing[0]} exists and was not made by `newswire demo`; the demo replaces only "
+            f"{db} exists and was not made by `newswire demo`; the demo replaces only "
             "its own warehouse: choose another --db (e.g. a new file under data/demo/)"
         )
-    for path in existing:
-        path.unlink(missing_ok=True)
-    remove_stale_temps(db)
+    for path in demo_files(db, now):
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def run_demo(db: Path | None = None) -> int:

@@ -58,7 +58,8 @@ def ingest(settings: Settings, *, flow_name: str = "nightly-ingest") -> RunSumma
     sources = read_feeds_file(settings.feeds_path)
     deadline = time.monotonic() + settings.run_budget_s
     params = {"feeds": str(settings.feeds_path), "db": str(settings.db_path)}
-    with Warehouse.open(settings.db_path, run_id=run_id, on_wait=logger.warning) as wh:
+    with Warehouse.open(settings.db_path, run_id=run_id, on_wait=logger.warning,
+                        data_path=settings.data_path) as wh:
         wh.sync_sources(sources, seed_hash(settings.feeds_path))
         wh.start_run(run_id, flow_name, params)
         states, urls = wh.feed_states(), wh.current_urls()
@@ -76,6 +77,10 @@ def ingest(settings: Settings, *, flow_name: str = "nightly-ingest") -> RunSumma
         wh.save_feed_results(saved_feed_results(outcomes, retry))
         summary = summarize(run_id, outcomes, count_by_source(entries), wh.run_counts(run_id))
         wh.finish_run(run_id, summary)
+        if flow_name == "nightly-ingest":
+            upkeep = wh.maintain_if_due(settings.snapshot_retention_days)
+            if upkeep is not None:
+                logger.info("%s", upkeep.summary())
     create_table_artifact(
         table=summary_table(summary),
         key=flow_name,
@@ -110,8 +115,8 @@ def nightly_ingest(feeds: str = "", db: str = "") -> dict[str, Any] | State:
     Args:
         feeds: Path of the feeds CSV (name,url[,language,region]); empty means NEWSWIRE_FEEDS or
             the bundled seeds/feeds.csv.
-        db: Path of the warehouse file analysts open; empty means NEWSWIRE_DB or
-            data/newswire.duckdb.
+        db: The warehouse: a catalog path or postgres: catalog; empty means NEWSWIRE_DB or
+            data/newswire.ducklake.
     """
     try:
         settings = Settings.from_env(feeds_path=feeds or None, db_path=db or None)

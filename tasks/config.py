@@ -3,9 +3,11 @@
 Nothing below the CLI and the flows reads the environment; stages receive a
 `Settings` (or the few values they need) as an argument.
 
-    >>> s = Settings.from_env({"NEWSWIRE_DB": "/tmp/x.duckdb"}, db_path="/tmp/y.duckdb")
+    >>> s = Settings.from_env({"NEWSWIRE_DB": "/tmp/x.ducklake"}, db_path="/tmp/y.ducklake")
     >>> str(s.db_path)
-    '/tmp/y.duckdb'
+    '/tmp/y.ducklake'
+    >>> str(Settings.from_env({"NEWSWIRE_DB": "postgresql://ann@db.internal/news"}).db_path)
+    'postgres:dbname=news host=db.internal user=ann'
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from tasks.errors import ConfigError
 
-DEFAULT_DB_PATH = Path("data/newswire.duckdb")
+DEFAULT_DB_PATH = Path("data/newswire.ducklake")
+CATALOG_PREFIXES = ("postgres:", "postgresql:", "ducklake:")
 DEFAULT_FEEDS_PATH = Path(__file__).resolve().parent.parent / "seeds" / "feeds.csv"
 DEFAULT_USER_AGENT = "newswire/0.1 (+{contact})"
 DEFAULT_CONTACT_URL = "https://github.com/newswire/newswire"
@@ -35,6 +39,7 @@ PER_HOST_DELAY_S = 0.25
 FEED_CONCURRENCY = 16
 RETRIES = 3
 RUN_BUDGET_S = 3600.0
+SNAPSHOT_RETENTION_DAYS = 30
 MIN_TEXT_CHARS = 250
 BRIEF_SINCE = "1d"
 
@@ -44,6 +49,8 @@ class Settings:
     """Every tunable of a run, in one frozen value."""
 
     db_path: Path = DEFAULT_DB_PATH
+    data_path: str | None = None
+    snapshot_retention_days: int = SNAPSHOT_RETENTION_DAYS
     feeds_path: Path = DEFAULT_FEEDS_PATH
     batch_size: int = BATCH_SIZE
     extract_workers: int = EXTRACT_WORKERS
@@ -86,9 +93,10 @@ class Settings:
                 continue
             values[f.name] = _coerce(f.name, name, raw, getattr(cls(), f.name))
         values.update({k: v for k, v in overrides.items() if v is not None})
-        for key in ("db_path", "feeds_path"):
-            if key in values:
-                values[key] = Path(values[key])
+        if "db_path" in values:
+            values["db_path"] = catalog_path(str(values["db_path"]))
+        if "feeds_path" in values:
+            values["feeds_path"] = Path(values["feeds_path"])
         return replace(cls(), **values).validated()
 
     def validated(self) -> Settings:
@@ -98,11 +106,41 @@ class Settings:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"setting {name} must be positive, got {getattr(self, name)!r}")
-        for name in ("max_redirects", "retries", "per_host_delay_s", "min_text_chars"):
+        for name in ("max_redirects", "retries", "per_host_delay_s", "min_text_chars",
+                     "snapshot_retention_days"):
             value = getattr(self, name)
             if value < 0:
                 raise ConfigError(f"setting {name} must not be negative, got {value!r}")
         return self
+
+
+def catalog_path(db: str) -> Path:
+    """`--db` as newswire keeps it: a local path, or `postgres:<libpq keywords>`.
+
+    A `postgresql://user@host:port/db?opt=v` URL becomes libpq keywords, which survive
+    being held in a Path (a URL's `//` would not).
+    """
+    if db.startswith(("postgres://", "postgresql://")):
+        parts = urlsplit(db)
+        if not parts.path.strip("/"):
+            raise ConfigError(f"{db}: name the catalog database, e.g. postgresql://host/newswire")
+        pairs = [("dbname", unquote(parts.path.strip("/"))), ("host", parts.hostname),
+                 ("port", str(parts.port) if parts.port else None),
+                 ("user", unquote(parts.username) if parts.username else None),
+                 ("password", unquote(parts.password) if parts.password else None)]
+        for option in filter(None, parts.query.split("&")):
+            key, _, value = option.partition("=")
+            pairs.append((key, unquote(value)))
+        return Path("postgres:" + " ".join(f"{k}={v}" for k, v in pairs if v))
+    return Path(db)
+
+
+def shown_db(db: Path) -> str:
+    """The warehouse as a stable string: an absolute path, or the catalog as given."""
+    text = str(db)
+    if text.startswith(CATALOG_PREFIXES):
+        return text
+    return str(db.expanduser().resolve())
 
 
 def _coerce(field_name: str, env_name: str, raw: str, default: Any) -> Any:

@@ -116,9 +116,14 @@ def prefect_api(prefect_home: Path) -> Iterator[str]:
 
 
 def rows(db: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-    """Rows of one query against a warehouse file, read-only, as an analyst would open it."""
-    con = duckdb.connect(str(db), read_only=True)
+    """Rows of one query against a warehouse, read-only, as an analyst would open it: a plain
+    DuckDB session running the statements `newswire info` prints."""
+    from warehouse import attach_statements
+
+    con = duckdb.connect(":memory:")
     try:
+        for statement in attach_statements(db):
+            con.execute(statement)
         return con.execute(sql, params).fetchall()
     finally:
         con.close()

@@ -1,7 +1,7 @@
-"""newswire's DuckDB warehouse: the single writer, read-only snapshots, export.
+"""newswire's warehouse, a DuckLake: the single writer, read-only readers, export, upkeep.
 
     Warehouse        the one writer (`with Warehouse.open(path, run_id=...) as wh:`)
-    open_reader      a read-only connection to the published snapshot, for newswire's own code
+    open_reader      a read-only connection to the last committed snapshot, for newswire's own code
     open_query_reader  the same, locked: no other file, no extension, no SET (for user SQL)
     query            one read-only query -> QueryResult (columns, rows)
     query_all        every query of a script -> [(statement, QueryResult)] (newswire sql)
@@ -11,10 +11,12 @@
     fit_line         a line cut to a width with "…"
     export_tables    the story tables as date-partitioned parquet/csv
     warehouse_info   where the warehouse lives, its size and the statements that attach it
+    shell_statements  those statements plus the locks of a read-only DuckDB CLI session
     require_warehouse  refuse a path where no warehouse is (readers never make one)
     known_sources    the source names a warehouse knows
     require_sources  refuse source names a warehouse does not know
-    warehouse_meta   facts about the file itself (made_by: who created it)
+    warehouse_meta   facts about the warehouse itself (made_by: who created it)
+    local_files      the catalog, data folder and lock of a local warehouse
     SCHEMA_VERSION   the newest migration this code knows
 
 Only this package imports duckdb.
@@ -24,12 +26,13 @@ from __future__ import annotations
 
 from warehouse.existing import (
     known_sources,
+    local_files,
     require_sources,
     require_warehouse,
     warehouse_meta,
 )
 from warehouse.export import export_tables
-from warehouse.info import attach_statements, info_lines, warehouse_info
+from warehouse.info import attach_statements, info_lines, shell_statements, warehouse_info
 from warehouse.reader import (
     completed_child_runs,
     fit_line,
@@ -57,12 +60,14 @@ __all__ = [
     "format_result",
     "info_lines",
     "known_sources",
+    "local_files",
     "open_query_reader",
     "open_reader",
     "query",
     "query_all",
     "require_sources",
     "require_warehouse",
+    "shell_statements",
     "terminal_width",
     "warehouse_info",
     "warehouse_meta",

@@ -6,20 +6,25 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tasks.errors import ConfigError, WarehouseError
-from warehouse.reader import query
-from warehouse.snapshot import live_path
+from warehouse import lake as lakes
+from warehouse.reader import open_reader, query
+
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
 
 
 def require_warehouse(path: Path) -> Path:
-    """`path` if a warehouse is there (published, or a writer's live file beside it).
+    """`path` if a warehouse is there (a local catalog file; a catalog URL is taken as given).
 
     Raises:
-        WarehouseError: nothing is there; the message names the command that makes one.
+        WarehouseError: nothing is there, or something else is; the message names the
+            command that makes one.
     """
     path = Path(path)
-    if path.is_dir():
-        raise WarehouseError(f"{path} is a folder, not a warehouse file")
-    if not (path.exists() or live_path(path).exists()):
+    lake = lakes.locate(path)
+    if lake.catalog_path is None:
+        return path
+    lakes.refuse_non_warehouse(lake)
+    if not lake.catalog_path.exists():
         raise WarehouseError(
             f"no warehouse at {path}; `newswire ingest --db {path}` creates one "
             "(or `newswire demo` for a sample)"
@@ -55,3 +60,30 @@ def warehouse_meta(path: Path) -> dict[str, str]:
     except WarehouseError:
         return {}
     return {str(key): str(value) for key, value in rows}
+
+
+def local_files(path: Path) -> list[Path]:
+    """Every file and folder of the local warehouse at `path` that exists: the catalog, its
+    SQLite companions, the writers' lock and the data folder (as the catalog records it).
+
+    Raises:
+        WarehouseError: the catalog cannot be read.
+    """
+    lake = lakes.locate(path)
+    if lake.catalog_path is None:
+        return []
+    catalog = lake.catalog_path
+    found = [catalog] + [catalog.with_name(catalog.name + s) for s in SQLITE_COMPANIONS]
+    lock = lake.lock_file()
+    if lock is not None:
+        found.append(lock)
+    if catalog.exists():
+        con = open_reader(path)
+        try:
+            data = lakes.recorded_data_path(con)
+        finally:
+            con.close()
+        if data and "://" not in data:
+            folder = Path(data)
+            found.append(folder if folder.is_absolute() else catalog.parent / folder)
+    return [p for p in found if p.exists()]

@@ -5,22 +5,31 @@ Everything here reads; nothing on disk changes.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from warehouse.existing import require_warehouse, warehouse_meta
-from warehouse.reader import query
-from warehouse.snapshot import live_path
+from warehouse import lake as lakes
+from warehouse.existing import require_warehouse
+from warehouse.reader import open_reader
 
-CATALOG = "newswire"
-
-INFO_SQL = """
+INFO_SQL = f"""
 select
     (select max(version) from schema_migrations) as schema_version,
     (select count(*) from articles) as articles,
     (select count(*) from china_japan_stories) as stories,
-    (select max(finished_at) from runs where status = 'completed') as last_run_at
+    (select max(finished_at) from runs where status = 'completed') as last_run_at,
+    (select value from warehouse_meta where key = 'made_by') as made_by,
+    (select count(*) from ducklake_snapshots('{lakes.CATALOG}')) as snapshots,
+    (select max(snapshot_id) from ducklake_snapshots('{lakes.CATALOG}')) as version,
+    (select value from __ducklake_metadata_{lakes.CATALOG}.ducklake_metadata
+     where key = 'data_path') as data_path,
+    (select count(*) from __ducklake_metadata_{lakes.CATALOG}.ducklake_data_file
+     where end_snapshot is null) as data_files,
+    (select coalesce(sum(file_size_bytes), 0)
+     from __ducklake_metadata_{lakes.CATALOG}.ducklake_data_file
+     where end_snapshot is null) as data_bytes
 """
 
 
@@ -28,9 +37,13 @@ select
 class WarehouseInfo:
     """Facts about one warehouse, as `newswire info` shows them."""
 
-    path: Path
-    size_bytes: int
-    live_bytes: int | None
+    lake: lakes.Lake
+    catalog_bytes: int | None
+    data_path: str
+    data_files: int
+    data_bytes: int
+    snapshots: int
+    version: int
     schema_version: int
     articles: int
     stories: int
@@ -38,42 +51,84 @@ class WarehouseInfo:
     made_by: str | None
 
 
-def warehouse_info(path: Path) -> WarehouseInfo:
-    """Read the facts of the published warehouse at `path`.
+def warehouse_info(path: Path | str) -> WarehouseInfo:
+    """Read the facts of the warehouse at `path`.
 
     Raises:
         WarehouseError: no warehouse at `path`, or it cannot be opened.
     """
-    path = require_warehouse(Path(path)).resolve()
-    version, articles, stories, last_run_at = query(path, INFO_SQL).rows[0]
-    live = live_path(path)
+    lake = lakes.locate(require_warehouse(Path(path)))
+    con = open_reader(path)
+    try:
+        row = con.execute(INFO_SQL).fetchone()
+    finally:
+        con.close()
+    assert row is not None
+    (version, articles, stories, last_run_at, made_by, snapshots, snapshot_id, data_path,
+     data_files, data_bytes) = row
+    catalog_bytes = None
+    if lake.catalog_path is not None:
+        catalog_bytes = sum(
+            os.path.getsize(p) for p in (lake.catalog_path, Path(f"{lake.catalog_path}-wal"))
+            if p.exists()
+        )
     return WarehouseInfo(
-        path=path,
-        size_bytes=path.stat().st_size if path.exists() else 0,
-        live_bytes=live.stat().st_size if live.exists() else None,
+        lake=lake,
+        catalog_bytes=catalog_bytes,
+        data_path=str(data_path or ""),
+        data_files=_int(data_files),
+        data_bytes=_int(data_bytes),
+        snapshots=_int(snapshots),
+        version=_int(snapshot_id),
         schema_version=_int(version),
         articles=_int(articles),
         stories=_int(stories),
         last_run_at=last_run_at if isinstance(last_run_at, datetime) else None,
-        made_by=warehouse_meta(path).get("made_by"),
+        made_by=str(made_by) if made_by is not None else None,
     )
 
 
-def attach_statements(path: Path) -> list[str]:
-    """The statements that attach the published warehouse read-only from any DuckDB session."""
-    quoted = str(Path(path).resolve()).replace("'", "''")
-    return [f"ATTACH '{quoted}' AS {CATALOG} (READ_ONLY);", f"USE {CATALOG};"]
+def attach_statements(path: Path | str) -> list[str]:
+    """The statements that attach the warehouse read-only from any DuckDB 1.5 session."""
+    lake = lakes.locate(path)
+    statements = []
+    directory = lakes.extension_directory()
+    if directory is not None:
+        statements.append(f"SET extension_directory = {_quote(str(directory))};")
+    statements.append("LOAD ducklake;")
+    statements.append("LOAD sqlite;" if lake.kind == "sqlite" else "LOAD postgres;")
+    statements.append(lakes.attach_sql(lake, read_only=True) + ";")
+    statements.append(f"USE {lakes.CATALOG};")
+    return statements
+
+
+def shell_statements(path: Path | str) -> list[str]:
+    """`attach_statements`, then the locks of a read-only session: only the lake's own files
+    can be read, nothing written, and no later SET undoes that."""
+    con = open_reader(path)
+    try:
+        data_path = lakes.recorded_data_path(con)
+    finally:
+        con.close()
+    locks = []
+    if data_path and "://" not in data_path:
+        locks.append(f"SET allowed_directories = [{_quote(data_path.rstrip('/') + '/')}];")
+    locks += ["SET enable_external_access = false;", "SET lock_configuration = true;"]
+    return attach_statements(path) + locks
 
 
 def info_lines(info: WarehouseInfo) -> list[str]:
     """`newswire info` as text: facts first, then the statements, one per line."""
+    lake = info.lake
+    where = (f"catalog: {lake.catalog_path} (SQLite, {_megabytes(info.catalog_bytes)})"
+             if lake.catalog_path is not None else f"catalog: Postgres ({lake.conninfo})")
     lines = [
-        f"warehouse: {info.path}",
-        f"size: {_megabytes(info.size_bytes)} published"
-        + (f", {_megabytes(info.live_bytes)} in the writer's live file"
-           if info.live_bytes is not None else ""),
-        "snapshots: 1 (the published copy; each run publishes a new one every 20 s and at "
-        "its end, and readers keep the one they opened)",
+        f"warehouse: DuckLake {lake.shown}",
+        where,
+        f"data: {info.data_path} ({info.data_files} Parquet files, "
+        f"{_megabytes(info.data_bytes)})",
+        f"snapshots: {info.snapshots} (current version {info.version}; query an older one "
+        "with AT (VERSION => n))",
         f"schema version: {info.schema_version}",
         f"articles: {info.articles}; china-japan stories: {info.stories}",
         "last completed run: "
@@ -83,12 +138,16 @@ def info_lines(info: WarehouseInfo) -> list[str]:
     if info.made_by:
         lines.append(f"made by: {info.made_by}")
     lines.append("attach it read-only from your own DuckDB (CLI, Python, a BI tool):")
-    lines += attach_statements(info.path)
+    lines += attach_statements(lake.shown)
     return lines
 
 
 def _int(value: object) -> int:
-    return value if isinstance(value, int) else 0
+    return int(value) if isinstance(value, int) else 0
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _megabytes(size: int | None) -> str:

@@ -1,18 +1,17 @@
-"""Read-only access to the published snapshot: `newswire sql`, notebooks, the demo.
+"""Read-only access to the warehouse: `newswire sql`, notebooks, the demo, backfills.
 
-Readers open the published file (data/newswire.duckdb) read-only. The writer
-never opens that file with DuckDB, it only renames a finished copy onto it, so
-readers and the writer never wait for each other. A connection keeps seeing the
-snapshot it opened; open a new one to see later publications.
+Readers attach the DuckLake read-only and see its last committed snapshot; the writer
+commits one snapshot per batch. Neither waits for the other. A connection keeps the
+snapshot its transaction started on; a new query in a new connection sees later commits.
 
 Ad-hoc SQL (`query`, `query_all`, `newswire sql`) runs in a locked connection
-(`open_query_reader`): once the snapshot is attached read-only, DuckDB's own
-settings take away every other file (`enable_external_access = false` and the
-local file system disabled: no file reads or writes, ATTACH, COPY, EXPORT,
-INSTALL or LOAD) and `lock_configuration` keeps any SET or PRAGMA from giving
-that back. On top of that only queries run (select, from, with, values, show,
-describe, summarize, pivot, explain of a query); any other statement is refused
-by name before any statement runs.
+(`open_query_reader`): only queries run (select, from, with, values, show, describe,
+summarize, pivot, explain of a query); any other statement (ATTACH, DETACH, USE,
+COPY, EXPORT, INSTALL, LOAD, SET, PRAGMA, CALL, CREATE…) is refused by name before
+any statement runs. Under that, the lake is attached read-only (DuckDB refuses every
+write to it, including DuckLake's maintenance functions), external access is off
+(no file but the lake's own can be read, none written, no extension loaded) and
+`lock_configuration` keeps any SET from giving that back.
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ import json
 import re
 import shutil
 import sys
-import time
 import unicodedata
 from base64 import b64encode
 from collections.abc import Sequence
@@ -37,32 +35,27 @@ from uuid import UUID
 import duckdb
 
 from tasks.errors import QueryError, WarehouseError
+from warehouse import lake as lakes
 from warehouse.records import QueryResult
 
-READER_CONFIG = {"autoinstall_known_extensions": False}
-# The locked reader: no extension is installed, loaded or trusted, no secret is stored.
-QUERY_READER_CONFIG = {
-    "autoinstall_known_extensions": False,
-    "autoload_known_extensions": False,
-    "allow_community_extensions": False,
-    "allow_unsigned_extensions": False,
+READER_CONFIG: dict[str, str | bool | int] = {}
+# The locked reader: no extension is installed or trusted beyond the lake's own, no secret
+# is stored, and a query that needs more memory fails instead of spilling to disk.
+QUERY_READER_CONFIG: dict[str, str | bool | int] = {
     "allow_persistent_secrets": False,
 }
-# Set once the snapshot is attached (the attach itself must still open the file), in order.
-# Without external access DuckDB still lets the files of attached databases be opened (it adds
-# them to allowed_paths, which cannot then be emptied): a reader could detach the snapshot and
-# attach it again read-write. With the local file system disabled no file can be opened at all;
-# the snapshot's open handle keeps working. The lock refuses every later SET, RESET and PRAGMA.
+# Set once the lake is attached (the attach itself must still open the catalog), in order.
+# DuckDB keeps the lake's catalog and data path readable (it adds them to the allowed
+# paths); every other file is out of reach, and the lock refuses every later SET and PRAGMA.
 QUERY_READER_LOCK = (
+    "set temp_directory = ''",
     "set enable_external_access = false",
-    "set disabled_filesystems = 'LocalFileSystem'",
+    "set autoload_known_extensions = false",
     "set lock_configuration = true",
 )
 QUERY_STATEMENTS = (duckdb.StatementType.SELECT,)
 QUERY_KINDS = "select, from, with, values, show, describe, summarize, pivot, explain"
 READER_CATALOG = "newswire"
-OPEN_RETRIES = 5
-OPEN_RETRY_DELAY_S = 0.1
 NULL_TEXT = "NULL"
 ELLIPSIS = "…"
 MIN_COLUMN_WIDTH = 4
@@ -80,40 +73,39 @@ _EXPLAIN = re.compile(r"explain\b\s*(?:\([^)]*\)\s*)?(?:analy[sz]e\b\s*)?(?:\([^
                       re.IGNORECASE)
 
 
-def open_reader(path: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the published snapshot at `path`, in UTC, for newswire's own code.
+def open_reader(path: Path | str) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the warehouse at `path`, in UTC, for newswire's own code.
 
-    The snapshot is attached (read-only, as catalog `newswire`, made the default) to a
-    fresh in-memory database. Unlike `duckdb.connect(path)`, which hands back the
-    instance another connection of this process already has open on that path, this
-    always opens the snapshot published now. Scratch tables may go to `memory`.
+    The lake is attached (read-only, as catalog `newswire`, made the default) to a
+    fresh in-memory database. Scratch tables may go to `memory`.
 
     The connection itself may still reach other files (the export writes Parquet with
-    it, the DuckLake export attaches a lake): never run SQL from a user on it; that is
-    what `open_query_reader` is for.
+    it): never run SQL from a user on it; that is what `open_query_reader` is for.
 
     Raises:
         WarehouseError: there is no warehouse at `path`, or it cannot be opened.
     """
-    return _open(Path(path), READER_CONFIG)
+    return _open(path, READER_CONFIG)
 
 
-def open_query_reader(path: Path) -> duckdb.DuckDBPyConnection:
-    """A locked read-only connection to the snapshot at `path`, for SQL from a user.
+def open_query_reader(path: Path | str) -> duckdb.DuckDBPyConnection:
+    """A locked read-only connection to the warehouse at `path`, for SQL from a user.
 
-    As `open_reader`, and then DuckDB's external access is off, its local file system
-    disabled and its configuration locked: no file but the snapshot (already open) can
-    be read or written (read_csv, COPY, ATTACH, EXPORT, INSTALL and LOAD all fail, and so
-    does re-attaching the snapshot after a DETACH), no extension is loaded, and no SET
-    or PRAGMA can change that back. The `memory` catalog stays writable but lives in RAM
-    only, and a query that needs more than DuckDB's memory limit fails instead of
-    spilling to disk.
+    As `open_reader`, and then DuckDB's external access is off and its configuration
+    locked: no file but the lake's own can be read, none written (read_csv, COPY,
+    EXPORT, INSTALL and LOAD fail), no further extension loads, and no SET or PRAGMA
+    can change that back. The `memory` catalog stays writable but lives in RAM only,
+    and a query that needs more than DuckDB's memory limit fails instead of spilling
+    to disk.
 
     Raises:
         WarehouseError: there is no warehouse at `path`, or it cannot be opened.
     """
-    con = _open(Path(path), QUERY_READER_CONFIG)
+    con = _open(path, QUERY_READER_CONFIG)
     try:
+        data_path = lakes.recorded_data_path(con)
+        if data_path:
+            con.execute("set allowed_directories = ?", [[data_path.rstrip("/") + "/"]])
         for statement in QUERY_READER_LOCK:
             con.execute(statement)
     except duckdb.Error as exc:
@@ -122,25 +114,21 @@ def open_query_reader(path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _open(path: Path, config: dict[str, bool]) -> duckdb.DuckDBPyConnection:
-    last: duckdb.Error | None = None
-    for attempt in range(OPEN_RETRIES):
-        if not path.exists():
-            if attempt == 0:
-                raise WarehouseError(f"no warehouse at {path}; run `newswire ingest` first")
-        else:
-            con = duckdb.connect(":memory:", config=dict(config))
-            try:
-                con.execute(f"attach ? as {READER_CATALOG} (read_only)", [str(path)])
-                con.execute(f"use {READER_CATALOG}")
-                con.execute("set TimeZone = 'UTC'")
-                return con
-            except duckdb.Error as exc:
-                con.close()
-                last = exc
-        time.sleep(OPEN_RETRY_DELAY_S * (attempt + 1))
-    reason = _first_line(last) if last is not None else "the file disappeared"
-    raise WarehouseError(f"cannot open warehouse {path}: {reason}")
+def _open(path: Path | str, config: dict[str, str | bool | int]) -> duckdb.DuckDBPyConnection:
+    lake = lakes.locate(path)
+    if lake.catalog_path is not None:
+        kind = lakes.file_kind(lake.catalog_path)
+        if kind == "missing":
+            raise WarehouseError(f"no warehouse at {lake.shown}; run `newswire ingest` first")
+        if kind != "sqlite":
+            lakes.refuse_non_warehouse(lake)
+    con = lakes.connect(config)
+    try:
+        lakes.attach(con, lake, read_only=True)
+    except WarehouseError:
+        con.close()
+        raise
+    return con
 
 
 def query(path: Path, sql: str, params: Sequence[object] = ()) -> QueryResult:

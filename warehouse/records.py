@@ -45,3 +45,27 @@ class QueryResult:
 
     columns: list[str]
     rows: list[tuple[object, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class MaintenanceReport:
+    """What one `Warehouse.maintain()` did to the lake."""
+
+    flushed_tables: int
+    """Tables whose small inlined inserts moved from the catalog into Parquet."""
+    merged_files: int
+    """Small data files merged into bigger ones."""
+    expired_snapshots: int
+    """Snapshots older than the retention, now gone (no time travel to them)."""
+    deleted_files: int
+    """Data files no snapshot needs any more, deleted."""
+    reclaimed_bytes: int
+    snapshots_left: int
+    data_files_left: int
+
+    def summary(self) -> str:
+        """One line: what was merged, expired and reclaimed."""
+        return (f"maintenance: {self.merged_files} small files merged, "
+                f"{self.expired_snapshots} snapshots expired, {self.deleted_files} files "
+                f"deleted ({self.reclaimed_bytes / 1e6:.1f} MB reclaimed); "
+                f"{self.snapshots_left} snapshots and {self.data_files_left} data files left")

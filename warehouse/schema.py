@@ -1,15 +1,17 @@
 """Versioned migrations and views, read from the package's .sql files.
 
     warehouse/migrations/NNN_<what>.sql   applied in order, once, tracked in schema_migrations
-    warehouse/views/<view>.sql            recreated on every open (create or replace view)
+    warehouse/views/<view>.sql            (re)created when their text changes
 
-A file migrated by an older newswire is brought up to date in place; a file
-whose newest migration is unknown to this code is refused.
+A warehouse migrated by an older newswire is brought up to date in place; one whose
+newest migration is unknown to this code is refused. Every change is a DuckLake
+snapshot, so the writer touches the catalog only when something is new.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import re
 from dataclasses import dataclass
@@ -28,7 +30,7 @@ _MIGRATION_NAME = re.compile(r"^(\d{3})_(\w+)\.sql$")
 
 _CREATE_MIGRATIONS_TABLE = """
 create table if not exists schema_migrations (
-    version integer primary key,
+    version integer not null,
     name varchar not null,
     applied_at timestamptz not null
 )
@@ -126,6 +128,17 @@ def _apply(con: duckdb.DuckDBPyConnection, migration: Migration, shown_path: Pat
         ) from exc
     logger.info("warehouse %s: applied migration %03d_%s", shown_path, migration.version,
                 migration.name)
+
+
+VIEWS_HASH_KEY = "views_sha256"
+
+
+def views_hash() -> str:
+    """A digest of every view's text: the writer recreates the views when it changes."""
+    digest = hashlib.sha256()
+    for name, sql in load_views().items():
+        digest.update(f"{name}\0{sql}\0".encode())
+    return digest.hexdigest()
 
 
 def create_views(con: duckdb.DuckDBPyConnection) -> None:

@@ -1,33 +1,36 @@
-"""The single writer: one process, one live file, one transaction per batch.
+"""The single writer: one process, one transaction (one DuckLake snapshot) per batch.
 
-    with Warehouse.open(Path("data/newswire.duckdb"), run_id=run_id, on_wait=log.warning) as wh:
+    with Warehouse.open(Path("data/newswire.ducklake"), run_id=run_id, on_wait=log.warning) as wh:
         wh.sync_sources(sources, seed_hash)
         wh.start_run(run_id, "nightly-ingest", params)
-        wh.load_batch(batch)            # one transaction; published at most every 20 s
+        wh.load_batch(batch)            # one commit: readers see the batch at once
         wh.finish_run(run_id, summary)  # the runs row is completed last
-    # on exit: the final snapshot is published and the lock released
+    # on exit: the lock is released
 
-`Warehouse.open` takes the writers' lock (waiting for another run if needed),
-bootstraps the live file from the published snapshot when there is no live file,
-applies migrations and recreates the views. See `warehouse.snapshot` for the files.
+`Warehouse.open` takes the writers' lock (waiting for another run if needed), creates
+the lake when there is none, applies migrations and (re)creates the views when their
+text changed. Nothing is copied: a commit writes the batch's Parquet files once and
+adds one snapshot to the catalog, so its cost does not grow with the warehouse.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 
 import duckdb
 import pyarrow as pa
 
-from tasks.errors import SchemaTooNewError, WarehouseError
+from tasks.errors import WarehouseError
 from tasks.records import (
     Article,
     ArticleTag,
@@ -39,26 +42,22 @@ from tasks.records import (
     Source,
     StoredPage,
 )
+from warehouse import lake as lakes
 from warehouse import neardup
-from warehouse.records import LoadResult, StoredArticle
-from warehouse.schema import create_views, migrate
-from warehouse.snapshot import (
-    WriterLock,
-    live_path,
-    remove_stale_temps,
-    replace_with_copy,
-)
+from warehouse.lock import WriterLock
+from warehouse.records import LoadResult, MaintenanceReport, StoredArticle
+from warehouse.schema import VIEWS_HASH_KEY, create_views, migrate, views_hash
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_PUBLISH_EVERY_S = 20.0
-WRITER_CONFIG: dict[str, str | int | float | list[str]] = {
-    "autoinstall_known_extensions": False,
-    "autoload_known_extensions": False,
+WRITER_CONFIG: dict[str, str | bool | int] = {
     # The writer only appends batches and looks up keys: a small buffer cache keeps the
     # ingest's memory flat as the warehouse grows (DuckDB's default is 80% of RAM).
-    "memory_limit": "128MB",
+    "memory_limit": "256MB",
 }
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+MAINTAINED_AT_KEY = "maintained_at"
+MAINTAIN_EVERY = timedelta(hours=20)  # once a night, whatever the schedule's jitter
 FEED_STATUSES = ("ok", "unchanged", "failed")
 RUN_END_STATUSES = ("completed", "failed")
 
@@ -68,80 +67,81 @@ class Warehouse:
 
     def __init__(
         self,
-        path: Path,
+        lake: lakes.Lake,
         *,
         run_id: str,
         con: duckdb.DuckDBPyConnection,
-        lock: WriterLock,
-        publish_every_s: float,
+        lock: WriterLock | None,
         max_distance: int = neardup.MAX_DISTANCE,
     ) -> None:
-        self.path = path
-        self.live = live_path(path)
+        self.lake = lake
+        self.path = lake.shown
         self.run_id = run_id
-        self.publish_every_s = publish_every_s
         self.max_distance = neardup.check_distance(max_distance)
         self._con: duckdb.DuckDBPyConnection | None = con
         self._lock = lock
-        self._dirty = True
-        self._last_publish = float("-inf")
 
     # ------------------------------------------------------------------ open / close
     @classmethod
     def open(
         cls,
-        path: Path,
+        path: Path | str,
         *,
         run_id: str,
         on_wait: Callable[[str], None] | None = None,
         wait_timeout_s: float | None = None,
-        publish_every_s: float = DEFAULT_PUBLISH_EVERY_S,
+        data_path: str | None = None,
     ) -> Warehouse:
-        """Become the writer of the warehouse published at `path`.
+        """Become the writer of the warehouse at `path` (a catalog file or URL), making it if new.
 
         Args:
-            path: The published snapshot analysts open (e.g. data/newswire.duckdb).
+            path: The warehouse (e.g. data/newswire.ducklake, or postgres:dbname=…).
             run_id: The run that writes; recorded in the lock file and in loaded rows.
             on_wait: Called with one line ("warehouse busy: run … is writing since …;
                 waiting") when another run holds the warehouse, then every 30 s.
             wait_timeout_s: Give up waiting after this long (None: wait for ever).
-            publish_every_s: Least time between two published snapshots during a run.
+            data_path: Where a new lake's Parquet files go (default: beside a local
+                catalog; required for a new Postgres catalog). An existing lake keeps its own.
 
         Raises:
-            WarehouseError: the wait timed out, or the file cannot be opened or migrated.
-            SchemaTooNewError: the file was written by a newer newswire.
+            WarehouseError: the wait timed out, or the warehouse cannot be opened or migrated.
+            SchemaTooNewError: the warehouse was written by a newer newswire.
         """
-        path = Path(path)
-        refuse_non_warehouse(path)  # before the lock or a live copy exists beside it
-        lock = WriterLock(path, run_id=run_id, on_wait=on_wait, wait_timeout_s=wait_timeout_s)
-        lock_was_there = lock.path.exists()
-        lock.acquire()
+        lake = lakes.locate(path)
+        lakes.refuse_non_warehouse(lake)  # before the lock exists beside it
+        lock_file = lake.lock_file()
+        lock = None
+        lock_was_there = False
+        if lock_file is not None:
+            lock = WriterLock(lock_file, lake.shown, run_id=run_id, on_wait=on_wait,
+                              wait_timeout_s=wait_timeout_s)
+            lock_was_there = lock.path.exists()
+            lock.acquire()
+        created = False
         try:
-            con, bootstrapped, applied = _open_live(path)
-            warehouse = cls(path, run_id=run_id, con=con, lock=lock,
-                            publish_every_s=publish_every_s)
+            con, created = _open_lake(lake)
+            warehouse = cls(lake, run_id=run_id, con=con, lock=lock)
             warehouse._close_interrupted_runs()
-            if applied or bootstrapped or not path.exists():
-                warehouse.publish(force=True)
         except BaseException:
-            lock.release()
-            if not lock_was_there and not live_path(path).exists():
-                lock.path.unlink(missing_ok=True)  # refused at once: leave nothing beside it
+            if lock is not None:
+                lock.release()
+                if not lock_was_there:
+                    lock.path.unlink(missing_ok=True)  # refused at once: leave nothing beside it
             raise
+        if created:
+            logger.info("warehouse %s: created (data in %s)", lake.shown, lake.data_path)
         return warehouse
 
     def close(self) -> None:
-        """Publish what changed, close the live file and release the lock (idempotent)."""
+        """Close the catalog and release the lock (idempotent)."""
         if self._con is None:
             return
+        con, self._con = self._con, None
         try:
-            if self._dirty or not self.path.exists():
-                self.publish(force=True)
-        finally:
-            con, self._con = self._con, None
-            try:
+            with _KeepWriteAheadLog(self.lake):
                 con.close()
-            finally:
+        finally:
+            if self._lock is not None:
                 self._lock.release()
 
     def __enter__(self) -> Warehouse:
@@ -161,41 +161,6 @@ class Warehouse:
             raise WarehouseError(f"warehouse {self.path} is closed")
         return self._con
 
-    # ------------------------------------------------------------------ publishing
-    def publish(self, force: bool = False) -> bool:
-        """Copy the live file onto the published path, atomically.
-
-        Without `force`, only when something changed and the last publication is at
-        least `publish_every_s` old. Returns whether a new snapshot was published.
-        """
-        if not force:
-            if not self._dirty:
-                return False
-            if time.monotonic() - self._last_publish < self.publish_every_s:
-                return False
-        started = time.perf_counter()
-        try:
-            self.con.execute("checkpoint")
-            replace_with_copy(self.live, self.path)
-        except (duckdb.Error, OSError) as exc:
-            raise WarehouseError(f"cannot publish {self.path}: {_first_line(exc)}") from exc
-        self._dirty = False
-        self._last_publish = time.monotonic()
-        logger.info("warehouse %s: published %.1f MB in %.0f ms", self.path,
-                    self.path.stat().st_size / 1e6, (time.perf_counter() - started) * 1000)
-        return True
-
-    def checkpoint(self) -> None:
-        """Write what the WAL holds into the live file now, so the next publish has less to do.
-
-        Raises:
-            WarehouseError: the checkpoint failed.
-        """
-        try:
-            self.con.execute("checkpoint")
-        except duckdb.Error as exc:
-            raise WarehouseError(f"cannot checkpoint {self.live}: {_first_line(exc)}") from exc
-
     # ------------------------------------------------------------------ sources
     def sync_sources(self, sources: Sequence[Source], seed_hash: str) -> None:
         """Load the feeds file dbt-seed style.
@@ -213,24 +178,45 @@ class Warehouse:
         })
         now = datetime.now(UTC)
         with self._transaction("sync sources"), self._registered("seed_sources", table):
+            changed = self.con.execute(
+                """
+                select
+                    (select count(*) from seed_sources as s
+                     left join sources as o on o.name = s.name
+                     where o.name is null or not o.active or o.url is distinct from s.url
+                        or o.language is distinct from s.language
+                        or o.region is distinct from s.region
+                        or o.seed_hash is distinct from ?)
+                    + (select count(*) from sources as d
+                       where d.active and d.name not in (select name from seed_sources))
+                """,
+                [seed_hash],
+            ).fetchone()
+            if not changed or not changed[0]:
+                return  # the feeds file as stored: no snapshot for nothing
             self.con.execute(
                 """
-                insert into sources (name, url, language, region, seed_hash, active,
-                                     failure_streak, loaded_at, run_id)
-                select name, url, language, region, ?, true, 0, ?, ? from seed_sources
-                on conflict (name) do update set
-                    current_url = case when sources.url = excluded.url
-                                       then sources.current_url end,
-                    etag = case when sources.url = excluded.url then sources.etag end,
-                    last_modified = case when sources.url = excluded.url
+                merge into sources
+                using (select *, ? as seed_hash, ? as loaded_at, ? as run_id
+                       from seed_sources) as s
+                on sources.name = s.name
+                when matched then update set
+                    current_url = case when sources.url = s.url then sources.current_url end,
+                    etag = case when sources.url = s.url then sources.etag end,
+                    last_modified = case when sources.url = s.url
                                          then sources.last_modified end,
-                    url = excluded.url,
-                    language = excluded.language,
-                    region = excluded.region,
-                    seed_hash = excluded.seed_hash,
+                    url = s.url,
+                    language = s.language,
+                    region = s.region,
+                    seed_hash = s.seed_hash,
                     active = true,
-                    loaded_at = excluded.loaded_at,
-                    run_id = excluded.run_id
+                    loaded_at = s.loaded_at,
+                    run_id = s.run_id
+                when not matched then insert
+                    (name, url, language, region, seed_hash, active, failure_streak,
+                     loaded_at, run_id)
+                    values (s.name, s.url, s.language, s.region, s.seed_hash, true, 0,
+                            s.loaded_at, s.run_id)
                 """,
                 [seed_hash, now, self.run_id],
             )
@@ -241,7 +227,6 @@ class Warehouse:
                 """,
                 [now, self.run_id],
             )
-        self._changed()
 
     def feed_states(self) -> dict[str, FeedState]:
         """Validators for a conditional GET, by source name (active sources)."""
@@ -298,7 +283,6 @@ class Warehouse:
                 """,
                 [now, now, self.run_id],
             )
-        self._changed()
 
     # ------------------------------------------------------------------ articles
     def unseen(self, canonical_urls: Sequence[str]) -> list[str]:
@@ -318,7 +302,7 @@ class Warehouse:
         return [row[0] for row in rows]
 
     def load_batch(self, batch: LoadBatch) -> LoadResult:
-        """Write one batch in one transaction, then maybe publish.
+        """Write one batch in one transaction: one DuckLake snapshot, visible to readers at once.
 
         Articles already stored are skipped (the first load wins), pages follow their
         article, tags are upserted on (article_id, tagger_version), fetch_log rows are
@@ -337,8 +321,6 @@ class Warehouse:
             tags = self._upsert_tags(batch.tags, batch.run_id, now)
             logged = self._append_fetch_log(batch.fetch_log, batch.run_id)
             _test_hook_batch_in_flight(batch)
-        self._changed()
-        self.publish()
         return LoadResult(len(inserted), linked, tags, logged)
 
     def _insert_articles(
@@ -364,7 +346,7 @@ class Warehouse:
             "duplicate_of": pa.array([roots.get(a.id) for a in unique], pa.string()),
         })
         with self._registered("batch_articles", table):
-            rows = self.con.execute(
+            self.con.execute(
                 """
                 insert into articles (id, url, canonical_url, source, title, author,
                                       published_at, language, text, word_count, body_origin,
@@ -379,13 +361,10 @@ class Warehouse:
                        (fingerprint >> 32) & 65535, (fingerprint >> 48) & 65535,
                        duplicate_of, ?, ?, ?
                 from batch_articles
-                on conflict do nothing
-                returning id
                 """,
                 [now, now, run_id],
-            ).fetchall()
-        inserted = {row[0] for row in rows}
-        ids = [a.id for a in unique if a.id in inserted]
+            )
+        ids = [a.id for a in unique]
         return ids, sum(1 for i in ids if i in roots)
 
     def _roots_for_new(self, articles: Sequence[Article], now: datetime) -> dict[str, str]:
@@ -442,14 +421,14 @@ class Warehouse:
         """Stored articles within the distance of each subject, seen earlier, of similar length.
 
         Two steps: band equality plus the bit distance, reading only the narrow band and
-        fingerprint columns of the table; then the few hits' details by rowid.
+        fingerprint columns of the table; then the few hits' details by id.
         """
         table = pa.table({
             "id": pa.array([s[0] for s in subjects], pa.string()),
             "fingerprint": pa.array([s[1] for s in subjects], pa.int64()),
         })
         band_join = """
-            select s.id, c.rowid as cand_rowid,
+            select s.id, c.id as cand_id,
                    bit_count(xor(s.fingerprint, c.fingerprint)) as distance
             from probes as s
             join articles as c on c.fp_band_{n} = s.band_{n}
@@ -477,16 +456,16 @@ class Warehouse:
             row[0]: row[1:]
             for row in self.con.execute(
                 """
-                select rowid, id, duplicate_of, first_seen_at, coalesce(word_count, 0)
-                from articles where rowid in (select unnest(?::bigint[]))
+                select id, id, duplicate_of, first_seen_at, coalesce(word_count, 0)
+                from articles where id in (select unnest(?::varchar[]))
                 """,
                 [sorted({h[1] for h in hits})],
             ).fetchall()
         }
         by_id = {s[0]: s for s in subjects}
         matches = []
-        for subject_id, rowid, dist in hits:
-            cand_id, cand_root, cand_seen, cand_words = details[rowid]
+        for subject_id, hit_id, dist in hits:
+            cand_id, cand_root, cand_seen, cand_words = details[hit_id]
             _, _, words, seen = by_id[subject_id]
             earlier = cand_seen < seen or (cand_seen == seen and cand_id < subject_id)
             if earlier and cand_id != subject_id and neardup.similar_length(words, cand_words):
@@ -514,8 +493,8 @@ class Warehouse:
                                    size_bytes, fetched_at, run_id)
                 select article_id, url, final_url, status, content_type, html_gz,
                        size_bytes, fetched_at, ?
-                from batch_pages
-                on conflict do nothing
+                from batch_pages as b
+                where not exists (select 1 from pages as p where p.article_id = b.article_id)
                 """,
                 [run_id],
             )
@@ -535,17 +514,21 @@ class Warehouse:
         with self._registered("batch_tags", table):
             self.con.execute(
                 """
-                insert into tags (article_id, tagger_version, relevant, score, topics, evidence,
-                                  tagged_at, run_id)
-                select article_id, tagger_version, relevant, score, topics, evidence, ?, ?
-                from batch_tags
-                on conflict (article_id, tagger_version) do update set
-                    relevant = excluded.relevant,
-                    score = excluded.score,
-                    topics = excluded.topics,
-                    evidence = excluded.evidence,
-                    tagged_at = excluded.tagged_at,
-                    run_id = excluded.run_id
+                merge into tags
+                using (select *, ? as tagged_at, ? as run_id from batch_tags) as b
+                on tags.article_id = b.article_id and tags.tagger_version = b.tagger_version
+                when matched then update set
+                    relevant = b.relevant,
+                    score = b.score,
+                    topics = b.topics,
+                    evidence = b.evidence,
+                    tagged_at = b.tagged_at,
+                    run_id = b.run_id
+                when not matched then insert
+                    (article_id, tagger_version, relevant, score, topics, evidence,
+                     tagged_at, run_id)
+                    values (b.article_id, b.tagger_version, b.relevant, b.score, b.topics,
+                            b.evidence, b.tagged_at, b.run_id)
                 """,
                 [now, run_id],
             )
@@ -569,9 +552,10 @@ class Warehouse:
         with self._registered("batch_log", table):
             row = self.con.execute(
                 """
-                insert into fetch_log (run_id, source, kind, url, outcome, status, detail,
+                insert into fetch_log (id, run_id, source, kind, url, outcome, status, detail,
                                        size_bytes, elapsed_ms, attempts, fetched_at)
-                select ?, b.source, b.kind, b.url, b.outcome, b.status, b.detail,
+                select (select coalesce(max(id), 0) from fetch_log) + row_number() over (),
+                       ?, b.source, b.kind, b.url, b.outcome, b.status, b.detail,
                        b.size_bytes, b.elapsed_ms, b.attempts, b.fetched_at
                 from batch_log as b
                 anti join (select * from fetch_log where run_id = ?) as f
@@ -618,8 +602,6 @@ class Warehouse:
             ).fetchone()
             changed = int(row[0]) if row else 0
             self._link_duplicates([a.id for a in unique])
-        self._changed()
-        self.publish()
         return changed
 
     def article_batches(
@@ -663,11 +645,82 @@ class Warehouse:
         """Record a fact about the warehouse itself (e.g. made_by) in `warehouse_meta`."""
         with self._transaction("set warehouse meta"):
             self.con.execute(
-                "insert or replace into warehouse_meta (key, value, set_at, run_id) "
-                "values (?, ?, ?, ?)",
+                """
+                merge into warehouse_meta
+                using (select ? as key, ? as value, ? as set_at, ? as run_id) as m
+                on warehouse_meta.key = m.key
+                when matched then update set value = m.value, set_at = m.set_at,
+                                             run_id = m.run_id
+                when not matched then insert (key, value, set_at, run_id)
+                    values (m.key, m.value, m.set_at, m.run_id)
+                """,
                 [key, value, datetime.now(UTC), self.run_id],
             )
-        self._changed()
+
+    # ------------------------------------------------------------------ upkeep
+    def maintain(self, retention_days: int) -> MaintenanceReport:
+        """Merge small files, expire snapshots older than `retention_days`, delete dead files.
+
+        Each batch commits its own small Parquet files; merged, readers open fewer of
+        them. Expired snapshots can no longer be read with `AT (VERSION => n)`; the data
+        files only they needed are deleted. Readers that still have an expired snapshot
+        open keep working until they close: files are deleted only past the retention.
+
+        Raises:
+            WarehouseError: a step failed (what ran before it stays done).
+        """
+        if retention_days < 0:
+            raise WarehouseError(f"retention must not be negative, got {retention_days}")
+        catalog = lakes.CATALOG
+        cutoff = datetime.now(UTC) - timedelta(days=retention_days)
+        try:
+            flushed = self.con.execute(f"call ducklake_flush_inlined_data('{catalog}')").fetchall()
+            merged = self.con.execute(f"call ducklake_merge_adjacent_files('{catalog}')").fetchall()
+            expired = self.con.execute(
+                f"call ducklake_expire_snapshots('{catalog}', older_than => ?)", [cutoff]
+            ).fetchall()
+            doomed = [str(r[0]) for r in self.con.execute(
+                f"call ducklake_cleanup_old_files('{catalog}', dry_run => true, "
+                "older_than => ?)", [cutoff]).fetchall()]
+            doomed += [str(r[0]) for r in self.con.execute(
+                f"call ducklake_delete_orphaned_files('{catalog}', dry_run => true, "
+                "older_than => ?)", [cutoff]).fetchall()]
+            reclaimed = sum(os.path.getsize(p) for p in doomed if os.path.exists(p))
+            self.con.execute(f"call ducklake_cleanup_old_files('{catalog}', older_than => ?)",
+                             [cutoff])
+            self.con.execute(f"call ducklake_delete_orphaned_files('{catalog}', older_than => ?)",
+                             [cutoff])
+            left = self.con.execute(
+                f"select (select count(*) from ducklake_snapshots('{catalog}')), "
+                f"(select count(*) from __ducklake_metadata_{catalog}.ducklake_data_file "
+                "where end_snapshot is null)"
+            ).fetchone()
+        except duckdb.Error as exc:
+            raise WarehouseError(f"maintenance of {self.path} failed: {_first_line(exc)}") from exc
+        report = MaintenanceReport(
+            flushed_tables=len(flushed),
+            merged_files=sum(int(r[2]) for r in merged if len(r) > 2),
+            expired_snapshots=len(expired),
+            deleted_files=len(doomed),
+            reclaimed_bytes=reclaimed,
+            snapshots_left=int(left[0]) if left else 0,
+            data_files_left=int(left[1]) if left else 0,
+        )
+        logger.info("warehouse %s: %s", self.path, report.summary())
+        return report
+
+    def maintain_if_due(self, retention_days: int,
+                        every: timedelta = MAINTAIN_EVERY) -> MaintenanceReport | None:
+        """`maintain()` when the last maintenance is older than `every` (or never ran)."""
+        row = self.con.execute("select value from warehouse_meta where key = ?",
+                               [MAINTAINED_AT_KEY]).fetchone()
+        if row is not None:
+            last = datetime.fromisoformat(str(row[0]))
+            if datetime.now(UTC) - last < every:
+                return None
+        report = self.maintain(retention_days)
+        self.set_meta(MAINTAINED_AT_KEY, datetime.now(UTC).isoformat(timespec="seconds"))
+        return report
 
     # ------------------------------------------------------------------ runs
     def start_run(self, run_id: str, flow: str, params: Mapping[str, object]) -> None:
@@ -675,17 +728,20 @@ class Warehouse:
         with self._transaction("start run"):
             self.con.execute(
                 """
-                insert into runs (run_id, flow, params, started_at, status)
-                values (?, ?, ?, ?, 'running')
-                on conflict (run_id) do update set
-                    flow = excluded.flow,
-                    params = excluded.params,
+                merge into runs
+                using (select ? as run_id, ? as flow, ?::json as params,
+                              ? as started_at) as r
+                on runs.run_id = r.run_id
+                when matched then update set
+                    flow = r.flow,
+                    params = r.params,
                     status = 'running',
                     finished_at = null
+                when not matched then insert (run_id, flow, params, started_at, status)
+                    values (r.run_id, r.flow, r.params, r.started_at, 'running')
                 """,
                 [run_id, flow, _json(params), datetime.now(UTC)],
             )
-        self._changed()
 
     def finish_run(self, run_id: str, summary: RunSummary, status: str = "completed") -> None:
         """Complete the run's row with its counts; the last write of a run.
@@ -711,7 +767,6 @@ class Warehouse:
             ).fetchone()
             if not row or not row[0]:
                 raise WarehouseError(f"no run {run_id} in the warehouse; call start_run first")
-        self._changed()
 
     def run_counts(self, run_id: str) -> dict[str, tuple[int, int, int]]:
         """Per source: (new articles, page urls that yielded no article, China–Japan articles).
@@ -771,9 +826,6 @@ class Warehouse:
         ).fetchone()
         if row and row[0]:
             logger.warning("warehouse %s: %d interrupted run(s) marked failed", self.path, row[0])
-
-    def _changed(self) -> None:
-        self._dirty = True
 
     def _transaction(self, what: str) -> _Transaction:
         return _Transaction(self.con, what, self.path)
@@ -854,77 +906,134 @@ class _Registered:
         self.con.unregister(self.name)
 
 
-DUCKDB_MAGIC = b"DUCK"
-DUCKDB_MAGIC_OFFSET = 8
-
-
-def refuse_non_warehouse(path: Path) -> None:
-    """Refuse a `path` that holds something other than a DuckDB file, touching nothing.
-
-    Raises:
-        WarehouseError: `path` is a folder, or a file that is not a DuckDB database.
-    """
-    if path.is_dir():
-        raise WarehouseError(f"{path} is a folder, not a warehouse file")
-    if not path.exists():
-        return
-    with path.open("rb") as handle:
-        handle.seek(DUCKDB_MAGIC_OFFSET)
-        if handle.read(len(DUCKDB_MAGIC)) != DUCKDB_MAGIC:
-            raise WarehouseError(f"{path} is not a warehouse (not a DuckDB file); "
-                                 "give --db a new path or an existing warehouse")
-
-
-def _open_live(path: Path) -> tuple[duckdb.DuckDBPyConnection, bool, list[int]]:
-    """Open (bootstrapping if needed) and migrate the live file; the caller holds the lock."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(path)
-    live = live_path(path)
-    bootstrapped = False
-    if not live.exists():
-        _unlink_orphan_wal(live)
-        if path.exists():
-            logger.info("warehouse %s: no live file, starting from the published snapshot", path)
-            replace_with_copy(path, live)
-            bootstrapped = True
+def _open_lake(lake: lakes.Lake) -> tuple[duckdb.DuckDBPyConnection, bool]:
+    """Attach (creating if new) and migrate the lake; the caller holds the lock."""
+    created = lake.catalog_path is not None and not lake.catalog_path.exists()
+    if lake.catalog_path is not None:
+        lake.catalog_path.parent.mkdir(parents=True, exist_ok=True)
+    con = lakes.connect(dict(WRITER_CONFIG))
     try:
-        con = duckdb.connect(str(live), config=dict(WRITER_CONFIG))
-    except duckdb.Error as exc:
-        raise WarehouseError(f"cannot open warehouse {live}: {_first_line(exc)}") from exc
-    try:
-        con.execute("set TimeZone = 'UTC'")
-        if bootstrapped and _foreign(con):
-            raise WarehouseError(f"{path} is a DuckDB database but not a newswire warehouse; "
+        if lake.kind == "postgres":
+            created = not _postgres_lake_exists(con, lake)
+        lakes.attach(con, lake, read_only=False, create=created)
+        if created:
+            # every row goes to Parquet: rows inlined into the catalog would be read
+            # through SQLite, holding its lock for as long as a reader's transaction
+            con.execute(f"call {lakes.CATALOG}.set_option('data_inlining_row_limit', 0)")
+            con.close()
+            _begin_write_ahead_log(lake)
+            con = lakes.connect(dict(WRITER_CONFIG))
+            lakes.attach(con, lake, read_only=False)
+        elif lake.catalog_path is not None and _journal_mode(lake.catalog_path) != "wal":
+            _begin_write_ahead_log(lake)
+        elif _foreign(con):
+            raise WarehouseError(f"{lake.shown} is a DuckLake but not a newswire warehouse; "
                                  "give --db a new path or an existing warehouse")
-        applied = migrate(con, path)
-        create_views(con)
-    except (SchemaTooNewError, WarehouseError):
-        con.close()
-        if bootstrapped:  # the copy this call made; the published file is untouched
-            live.unlink(missing_ok=True)
-            _unlink_orphan_wal(live)
-        raise
+        migrate(con, Path(lake.shown))
+        _refresh_views(con)
     except BaseException:
         con.close()
         raise
-    return con, bootstrapped, applied
+    return con, created
+
+
+def _refresh_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Recreate the views, in one snapshot, when their text differs from the stored one."""
+    wanted = views_hash()
+    row = con.execute("select value from warehouse_meta where key = ?", [VIEWS_HASH_KEY]).fetchone()
+    if row and row[0] == wanted:
+        return
+    con.begin()
+    try:
+        create_views(con)
+        con.execute("delete from warehouse_meta where key = ?", [VIEWS_HASH_KEY])
+        con.execute("insert into warehouse_meta (key, value, set_at) values (?, ?, ?)",
+                    [VIEWS_HASH_KEY, wanted, datetime.now(UTC)])
+        con.commit()
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.rollback()
+        raise
+
+
+def _postgres_lake_exists(con: duckdb.DuckDBPyConnection, lake: lakes.Lake) -> bool:
+    """Whether the Postgres catalog already holds a lake (its metadata tables exist)."""
+    try:
+        con.execute("attach ? as newswire_probe (type postgres, read_only)", [lake.conninfo])
+        row = con.execute(
+            "select count(*) from duckdb_tables() where database_name = 'newswire_probe' "
+            "and schema_name = 'newswire' and table_name = 'ducklake_snapshot'"
+        ).fetchone()
+        con.execute("detach newswire_probe")
+    except duckdb.Error as exc:
+        raise WarehouseError(f"cannot reach the catalog {lake.shown}: {_first_line(exc)}") from None
+    return bool(row and row[0])
 
 
 def _foreign(con: duckdb.DuckDBPyConnection) -> bool:
-    """True for a database with tables but no `schema_migrations`: someone else's file."""
+    """True for a lake with tables but no `schema_migrations`: someone else's."""
     row = con.execute(
         "select count(*) filter (where table_name = 'schema_migrations'), count(*) "
-        "from information_schema.tables"
+        "from duckdb_tables() where database_name = current_database()"
     ).fetchone()
     return bool(row and row[0] == 0 and row[1] > 0)
 
 
-def _unlink_orphan_wal(live: Path) -> None:
-    """A WAL without its database belongs to no file we could open: drop it."""
-    wal = live.parent / (live.name + ".wal")
-    if wal.exists():
-        logger.warning("warehouse: removing %s, whose database file is gone", wal)
-        os.unlink(wal)
+def _begin_write_ahead_log(lake: lakes.Lake) -> None:
+    """Keep a local catalog in SQLite's WAL mode: readers never wait for a commit, nor a
+    commit for readers (a plain journal would make each wait for the other's lock).
+
+    Set once, when the lake is made; a catalog made elsewhere is switched when no reader
+    is in the middle of a query, else it stays as it is (still correct, only slower).
+    """
+    if lake.catalog_path is None:
+        return
+    try:
+        _sqlite_pragma(lake.catalog_path, "journal_mode = wal", timeout_ms=2000)
+    except WarehouseError as exc:
+        logger.info("warehouse %s: catalog left in its journal mode (%s)", lake.shown, exc)
+
+
+class _KeepWriteAheadLog:
+    """Hold the catalog open read-only while the writer closes, so that SQLite keeps its
+    -wal and -shm files (the last connection to close deletes them): readers then never
+    have to create files beside the catalog. The writer's close has checkpointed the WAL."""
+
+    def __init__(self, lake: lakes.Lake) -> None:
+        self.path = lake.catalog_path
+        self.db: sqlite3.Connection | None = None
+
+    def __enter__(self) -> None:
+        if self.path is None or not self.path.exists():
+            return
+        try:
+            self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
+                                      timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+            self.db.execute("select count(*) from sqlite_master").fetchall()
+        except sqlite3.Error as exc:
+            logger.debug("warehouse %s: cannot hold the catalog open (%s)", self.path, exc)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.db is not None:
+            self.db.close()
+
+
+def _journal_mode(path: Path) -> str:
+    """The catalog's journal mode, read from its header (bytes 18-19 are 2 in WAL mode)."""
+    with path.open("rb") as handle:
+        header = handle.read(20)
+    return "wal" if len(header) == 20 and header[18] == 2 and header[19] == 2 else "other"
+
+
+def _sqlite_pragma(path: Path, pragma: str, timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
+    try:
+        db = sqlite3.connect(path, timeout=timeout_ms / 1000, isolation_level=None)
+        try:
+            db.execute(f"pragma {pragma}").fetchall()
+        finally:
+            db.close()
+    except sqlite3.Error as exc:
+        raise WarehouseError(f"cannot set {pragma} on {path}: {exc}") from None
 
 
 def _stored_article(row: tuple[object, ...]) -> StoredArticle:

@@ -198,7 +198,7 @@ async def _visit(ws_url: str, url: str) -> Visit:
 def test_the_brief_renders_in_chromium_without_console_errors(
     chromium: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data = load_synthetic(tmp_path / "nw.duckdb", stories=120)
+    data = load_synthetic(tmp_path / "nw.ducklake", stories=120)
     page = write_brief_file(data.db, "1d", tmp_path / "brief.html")
 
     seen = visit(chromium, page)

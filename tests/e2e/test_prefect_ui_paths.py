@@ -2,7 +2,7 @@
 
 Everything goes through the REST API the UI uses: deployments are read back,
 runs are created with the parameters the Custom run form sends, and the
-warehouse is checked afterwards through its published snapshot.
+warehouse is checked afterwards through a reader.
 
 The scene: the bundled demo site, but its feeds only carry the articles from
 2025-10-30 on (the older ones are reachable through the news sitemap only).
@@ -37,7 +37,7 @@ from tasks.sitemaps import parse_sitemap
 from tasks.tag import TAGGER_VERSION
 from tests.conftest import NEWSWIRE, cli_env, run_cli, stop_process
 from warehouse import Warehouse, query
-from warehouse.snapshot import lock_path, read_holder
+from warehouse.lock import read_holder
 
 pytestmark = pytest.mark.e2e
 
@@ -183,7 +183,7 @@ def stack(prefect_api: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             site.add(path, _recent_only(route.body, tag), route.content_type)  # type: ignore[union-attr]
         site.add("/sitemap.xml", _extra_sitemap_urls(site), "application/xml; charset=utf-8")
         feeds = demo_feeds_file(site, workdir)
-        db = workdir / "data" / "newswire.duckdb"
+        db = workdir / "data" / "newswire.ducklake"
         log = workdir / "serve.log"
         env = cli_env(prefect_api, NEWSWIRE_DB=str(db), NEWSWIRE_FEEDS=str(feeds),
                       NEWSWIRE_TIMEZONE="Asia/Tokyo", NEWSWIRE_CRON="30 6 * * *",
@@ -219,7 +219,7 @@ def first_night(stack: Stack) -> Stack:
     stack.site.latency_s = 2.5
     nightly = stack.start_run("nightly-ingest", "nightly-ingest", {})
     deadline = time.monotonic() + RUN_TIMEOUT_S
-    while (holder := read_holder(lock_path(stack.db))) is None or holder.run_id != nightly:
+    while (holder := read_holder(stack.db.parent / f".{stack.db.name}.lock")) is None or holder.run_id != nightly:
         assert time.monotonic() < deadline, "the nightly run never took the warehouse"
         time.sleep(0.1)
     busy = stack.start_run("backfill", "backfill", {"start": BUSY[0], "end": BUSY[1],

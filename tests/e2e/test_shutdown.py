@@ -42,7 +42,7 @@ def read_until(proc: subprocess.Popen[str], needle: str, timeout_s: float) -> st
 def test_make_server_stops_on_sigterm_within_seconds(tmp_path: Path) -> None:
     port = free_port()
     env = dict(os.environ, PREFECT_HOME=str(tmp_path / "home"),
-               NEWSWIRE_DB=str(tmp_path / "w.duckdb"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+               NEWSWIRE_DB=str(tmp_path / "w.ducklake"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
     env.pop("PREFECT_API_URL", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "flows.localserver", "--port", str(port), "--log",
@@ -84,7 +84,7 @@ def test_an_ingest_stops_on_sigterm_and_keeps_what_it_committed(
                  "text/html; charset=utf-8")
     feeds = tmp_path / "feeds.csv"
     feeds.write_text(f"name,url\nSlow Site,{site.base_url}/rss\n")
-    db = tmp_path / "w.duckdb"
+    db = tmp_path / "w.ducklake"
     proc = subprocess.Popen(
         [NEWSWIRE, "ingest", "--feeds", str(feeds), "--db", str(db)], cwd=tmp_path,
         env=cli_env(prefect_api, NEWSWIRE_BATCH_SIZE="20", NEWSWIRE_PER_HOST_CONCURRENCY="1"),

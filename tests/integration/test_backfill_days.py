@@ -40,7 +40,7 @@ def day_gaps(tmp_path: Path, prefect_api: str, heartbeat: str) -> list[float]:
     """Seconds between one day run's end and the next one's start, over a 12-day retag."""
     workdir = tmp_path / (f"heartbeat-{heartbeat}" if heartbeat else "no-heartbeat")
     workdir.mkdir()
-    db = workdir / "w.duckdb"
+    db = workdir / "w.ducklake"
     with Warehouse.open(db, run_id="setup") as wh:
         wh.sync_sources([Source("Demo Daily", "http://127.0.0.1:9/rss")], "seed")
     env = {"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": heartbeat} if heartbeat else {}
@@ -67,7 +67,7 @@ def test_day_runs_follow_each_other_without_a_heartbeat_wait(
 def test_day_runs_start_with_heartbeats_off_while_the_parent_has_them(
     tmp_path: Path, prefect_api: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = tmp_path / "w.duckdb"
+    db = tmp_path / "w.ducklake"
     with Warehouse.open(db, run_id="setup") as wh:
         wh.sync_sources([Source("Demo Daily", "http://127.0.0.1:9/rss")], "seed")
     seen: list[int | None] = []

@@ -41,7 +41,7 @@ def demo(
     try:
         workdir = tmp_path_factory.mktemp("backfill-paths")
         feeds = demo_feeds_file(site, workdir)
-        db = workdir / "nw.duckdb"
+        db = workdir / "nw.ducklake"
         result = run_cli(prefect_api, "ingest", "--feeds", str(feeds), "--db", str(db),
                          cwd=workdir)
         assert result.returncode == 0, result.stderr[-3000:]
@@ -149,7 +149,7 @@ def day_runs(db: Path) -> list[tuple[str, str]]:
 def test_a_retried_backfill_skips_the_days_it_finished(
     prefect_api: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = tmp_path / "w.duckdb"
+    db = tmp_path / "w.ducklake"
     with Warehouse.open(db, run_id="seed") as wh:
         wh.start_run("seed", "nightly-ingest", {})
         for no, day in enumerate(DAYS):

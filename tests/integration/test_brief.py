@@ -135,7 +135,7 @@ def load_synthetic(db: Path, stories: int, *, now: datetime | None = None, seed:
                       attempts=3, fetched_at=now - timedelta(minutes=9)),
     ]
     run_id = f"synthetic-{seed}"
-    with Warehouse.open(db, run_id=run_id, publish_every_s=3600) as wh:
+    with Warehouse.open(db, run_id=run_id) as wh:
         wh.sync_sources([Source(n, f"https://{_id(n)}.example/feed.xml") for n in SOURCES], "s")
         wh.start_run(run_id, "nightly-ingest", {})
         originals, original_tags = articles + noise, tags + noise_tags
@@ -270,7 +270,7 @@ def figure(page_html: str, element_id: str) -> int:
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Synthetic:
-    return load_synthetic(tmp_path_factory.mktemp("brief") / "nw.duckdb", stories=40)
+    return load_synthetic(tmp_path_factory.mktemp("brief") / "nw.ducklake", stories=40)
 
 
 def test_brief_shows_the_windows_stories_by_topic_as_the_views_count_them(
@@ -562,7 +562,7 @@ def test_brief_of_a_warehouse_ingested_from_a_local_site(
     from tests.conftest import run_cli
 
     feeds = demo_feeds_file(demo_site, workdir)  # type: ignore[arg-type]
-    db = workdir / "data" / "nw.duckdb"
+    db = workdir / "data" / "nw.ducklake"
     ingest = run_cli(prefect_api, "ingest", "--feeds", str(feeds), "--db", str(db), cwd=workdir)
     assert ingest.returncode == 0, ingest.stderr[-3000:]
     out = workdir / "brief.html"

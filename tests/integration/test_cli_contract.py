@@ -89,12 +89,12 @@ def test_a_usage_error_is_one_line_and_exit_2(tmp_path: Path, args: list[str]) -
 
 
 def test_debug_shows_the_traceback_of_an_error(tmp_path: Path) -> None:
-    quiet = run_plain("export", "--db", "missing.duckdb", "--out", "x", cwd=tmp_path)
-    assert_user_error(quiet, "missing.duckdb")
-    loud = run_plain("--debug", "export", "--db", "missing.duckdb", "--out", "x", cwd=tmp_path)
+    quiet = run_plain("export", "--db", "missing.ducklake", "--out", "x", cwd=tmp_path)
+    assert_user_error(quiet, "missing.ducklake")
+    loud = run_plain("--debug", "export", "--db", "missing.ducklake", "--out", "x", cwd=tmp_path)
     assert loud.returncode == 2
-    assert "Traceback" in loud.stderr and "missing.duckdb" in loud.stderr
-    by_env = run_plain("export", "--db", "missing.duckdb", "--out", "x", cwd=tmp_path,
+    assert "Traceback" in loud.stderr and "missing.ducklake" in loud.stderr
+    by_env = run_plain("export", "--db", "missing.ducklake", "--out", "x", cwd=tmp_path,
                        NEWSWIRE_DEBUG="1")
     assert "Traceback" in by_env.stderr
 
@@ -109,7 +109,7 @@ def test_debug_shows_the_traceback_of_an_error(tmp_path: Path) -> None:
 def test_commands_that_read_a_warehouse_refuse_a_missing_one_and_create_nothing(
     tmp_path: Path, args: list[str]
 ) -> None:
-    db = tmp_path / "not" / "there.duckdb"
+    db = tmp_path / "not" / "there.ducklake"
     result = run_plain(*args, "--db", str(db), cwd=tmp_path)
     assert_user_error(result, str(db))
     assert "newswire ingest" in result.stderr
@@ -118,12 +118,12 @@ def test_commands_that_read_a_warehouse_refuse_a_missing_one_and_create_nothing(
 
 def test_the_default_warehouse_is_not_created_by_a_reader(tmp_path: Path) -> None:
     result = run_plain("backfill", "--start", "2025-10-01", "--end", "2025-10-01", cwd=tmp_path)
-    assert_user_error(result, "data/newswire.duckdb")
+    assert_user_error(result, "data/newswire.ducklake")
     assert not (tmp_path / "data").exists()
 
 
 def test_backfill_refuses_an_unknown_source_and_a_reversed_window(tmp_path: Path) -> None:
-    db = tmp_path / "w.duckdb"
+    db = tmp_path / "w.ducklake"
     make_warehouse(db)
     before = tree(tmp_path)
     typo = run_plain("backfill", "--db", str(db), "--start", "2025-10-01", "--end", "2025-10-02",
@@ -137,7 +137,7 @@ def test_backfill_refuses_an_unknown_source_and_a_reversed_window(tmp_path: Path
 
 # ----------------------------------------------------------------------- outputs
 def test_unwritable_outputs_are_one_line_and_exit_2(tmp_path: Path) -> None:
-    db = tmp_path / "w.duckdb"
+    db = tmp_path / "w.ducklake"
     make_warehouse(db)
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder\n")
@@ -151,7 +151,7 @@ def test_unwritable_outputs_are_one_line_and_exit_2(tmp_path: Path) -> None:
 
 
 def test_export_never_deletes_what_it_did_not_write(tmp_path: Path) -> None:
-    db = tmp_path / "w.duckdb"
+    db = tmp_path / "w.ducklake"
     make_warehouse(db)
     mine = tmp_path / "reports"
     (mine / "articles").mkdir(parents=True)
@@ -175,16 +175,16 @@ def test_export_never_deletes_what_it_did_not_write(tmp_path: Path) -> None:
 def crowded(tmp_path: Path) -> Path:
     """A folder a user keeps things in, names that contain the warehouse's name included."""
     folder = tmp_path / "work"
-    (folder / "newswire.duckdb-archive").mkdir(parents=True)
-    (folder / "newswire.duckdb-archive" / "2024.duckdb").write_bytes(b"old warehouse bytes")
-    (folder / "newswire.duckdb.notes").write_text("my notes\n")
-    (folder / "notes-newswire.duckdb.txt").write_text("more notes\n")
+    (folder / "newswire.ducklake-archive").mkdir(parents=True)
+    (folder / "newswire.ducklake-archive" / "2024.duckdb").write_bytes(b"old warehouse bytes")
+    (folder / "newswire.ducklake.notes").write_text("my notes\n")
+    (folder / "notes-newswire.ducklake.txt").write_text("more notes\n")
     (folder / "brief.html").write_text("<p>my own brief</p>\n")
     return folder
 
 
 def test_demo_refuses_a_real_warehouse_and_loses_no_byte(crowded: Path, prefect_api: str) -> None:
-    db = crowded / "newswire.duckdb"
+    db = crowded / "newswire.ducklake"
     make_warehouse(db)
     before = tree(crowded)
     result = run_cli(prefect_api, "demo", "--db", str(db), cwd=crowded)
@@ -194,7 +194,7 @@ def test_demo_refuses_a_real_warehouse_and_loses_no_byte(crowded: Path, prefect_
 
 
 def test_demo_refuses_any_other_file_at_its_path(crowded: Path, prefect_api: str) -> None:
-    db = crowded / "newswire.duckdb"
+    db = crowded / "newswire.ducklake"
     db.write_text("a text file with the warehouse's name\n")
     before = tree(crowded)
     result = run_cli(prefect_api, "demo", "--db", str(db), cwd=crowded)
@@ -205,7 +205,7 @@ def test_demo_refuses_any_other_file_at_its_path(crowded: Path, prefect_api: str
 def test_demo_in_a_crowded_folder_touches_only_its_own_files(
     crowded: Path, prefect_api: str
 ) -> None:
-    db = crowded / "newswire.duckdb"
+    db = crowded / "newswire.ducklake"
     before = tree(crowded)
     first = run_cli(prefect_api, "demo", "--db", str(db), cwd=crowded)
     assert first.returncode == 0, first.stderr
@@ -214,8 +214,8 @@ def test_demo_in_a_crowded_folder_touches_only_its_own_files(
     after = tree(crowded)
     assert {k: v for k, v in after.items() if k in before} == before
     made = set(after) - set(before)
-    assert "newswire.duckdb" in made and all(
-        name.startswith((".newswire.duckdb.", "newswire.duckdb", "brief-")) for name in made
+    assert "newswire.ducklake" in made and all(
+        name.startswith((".newswire.ducklake.", "newswire.ducklake", "brief-")) for name in made
     ), made
     assert query(db, "select value from warehouse_meta where key = 'made_by'").rows == [
         ("newswire demo",)
@@ -240,7 +240,7 @@ def dead_feeds(tmp_path: Path) -> Path:
 def test_a_run_in_which_every_source_failed_exits_1_and_says_why_once(
     tmp_path: Path, dead_feeds: Path, prefect_api: str
 ) -> None:
-    db = tmp_path / "w.duckdb"
+    db = tmp_path / "w.ducklake"
     result = run_cli(prefect_api, "ingest", "--feeds", str(dead_feeds), "--db", str(db),
                      cwd=tmp_path, NEWSWIRE_RETRIES="0")
     assert result.returncode == 1, (result.stdout, result.stderr)
@@ -260,7 +260,7 @@ def test_a_partial_failure_exits_0_with_the_failure_in_the_summary(
     with feeds.open("a") as handle:
         handle.write("Gone Daily,http://127.0.0.1:9/rss\n")
     result = run_cli(prefect_api, "ingest", "--feeds", str(feeds), "--db",
-                     str(tmp_path / "w.duckdb"), cwd=tmp_path, NEWSWIRE_RETRIES="0")
+                     str(tmp_path / "w.ducklake"), cwd=tmp_path, NEWSWIRE_RETRIES="0")
     assert result.returncode == 0, result.stderr
     assert "2 ok, 0 unchanged, 1 failed" in result.stdout
     assert result.stdout.count("failed source Gone Daily:") == 1
@@ -272,22 +272,22 @@ def test_a_quiet_successful_run_prints_only_its_summary(
 ) -> None:
     feeds = demo_feeds_file(demo_site, tmp_path)
     result = run_cli(prefect_api, "ingest", "--feeds", str(feeds), "--db",
-                     str(tmp_path / "w.duckdb"), cwd=tmp_path)
+                     str(tmp_path / "w.ducklake"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stderr == "", "Prefect's log lines belong to the run's log"
     assert len(result.stdout.strip().splitlines()) <= 6, result.stdout
     verbose = run_cli(prefect_api, "-v", "ingest", "--feeds", str(feeds), "--db",
-                      str(tmp_path / "w.duckdb"), cwd=tmp_path)
+                      str(tmp_path / "w.ducklake"), cwd=tmp_path)
     assert verbose.returncode == 0
     assert "Flow run" in verbose.stderr  # -v shows them
 
 
 def test_an_unreachable_prefect_api_is_one_line(tmp_path: Path, dead_feeds: Path) -> None:
-    for args in (["ingest", "--feeds", str(dead_feeds), "--db", str(tmp_path / "w.duckdb")],
+    for args in (["ingest", "--feeds", str(dead_feeds), "--db", str(tmp_path / "w.ducklake")],
                  ["serve"]):
         result = run_plain(*args, cwd=tmp_path, PREFECT_API_URL="http://127.0.0.1:9/api")
         assert_user_error(result, "http://127.0.0.1:9/api", "PREFECT_API_URL")
-    assert not (tmp_path / "w.duckdb").exists()
+    assert not (tmp_path / "w.ducklake").exists()
 
 
 def test_entries_with_refused_schemes_are_logged(
@@ -302,7 +302,7 @@ def test_entries_with_refused_schemes_are_logged(
             b"</channel></rss>"), "application/rss+xml")
         feeds = tmp_path / "feeds.csv"
         feeds.write_text(f"name,url\nOdd Feed,{site.base_url}/rss\n")
-        db = tmp_path / "w.duckdb"
+        db = tmp_path / "w.ducklake"
         result = run_cli(prefect_api, "ingest", "--feeds", str(feeds), "--db", str(db),
                          cwd=tmp_path)
     finally:
@@ -327,7 +327,7 @@ def test_cli_module_runs_without_the_console_script(tmp_path: Path) -> None:
 def test_a_refetch_from_a_dead_site_exits_1_and_keeps_its_log(
     tmp_path: Path, dead_feeds: Path, prefect_api: str
 ) -> None:
-    db = tmp_path / "w.duckdb"
+    db = tmp_path / "w.ducklake"
     make_warehouse(db)
     result = run_cli(prefect_api, "backfill", "--db", str(db), "--feeds", str(dead_feeds),
                      "--start", "2025-10-01", "--end", "2025-10-02", "--mode", "refetch",
@@ -370,7 +370,7 @@ def test_a_warehouse_from_a_newer_version_is_one_line(
 ) -> None:
     import duckdb
 
-    db = tmp_path / "w.duckdb"
+    db = tmp_path / "w.ducklake"
     make_warehouse(db)
     for copy in (db, live_path(db)):  # as a newer newswire leaves both
         con = duckdb.connect(str(copy))
@@ -381,8 +381,8 @@ def test_a_warehouse_from_a_newer_version_is_one_line(
                      cwd=tmp_path)
     assert_user_error(result, str(db), "999")
     after = tree(tmp_path)
-    assert {k: v for k, v in after.items() if not k.startswith(".w.duckdb.lock")} == {
-        k: v for k, v in before.items() if not k.startswith(".w.duckdb.lock")}
+    assert {k: v for k, v in after.items() if not k.startswith(".w.ducklake.lock")} == {
+        k: v for k, v in before.items() if not k.startswith(".w.ducklake.lock")}
 
 
 def test_a_run_on_a_terminal_shows_progress_and_a_piped_one_does_not(
@@ -396,7 +396,7 @@ def test_a_run_on_a_terminal_shows_progress_and_a_piped_one_does_not(
     feeds = demo_feeds_file(demo_site, tmp_path)
     leader, follower = pty.openpty()
     proc = subprocess.Popen(
-        [NEWSWIRE, "ingest", "--feeds", str(feeds), "--db", str(tmp_path / "w.duckdb")],
+        [NEWSWIRE, "ingest", "--feeds", str(feeds), "--db", str(tmp_path / "w.ducklake")],
         cwd=tmp_path, env=cli_env(prefect_api, NEWSWIRE_BATCH_SIZE="4"),
         stdout=subprocess.PIPE, stderr=follower, text=True,
     )
@@ -423,7 +423,7 @@ def test_a_run_on_a_terminal_shows_progress_and_a_piped_one_does_not(
 def test_info_prints_the_place_the_size_and_statements_that_attach_it(tmp_path: Path) -> None:
     import duckdb
 
-    db = tmp_path / "w.duckdb"
+    db = tmp_path / "w.ducklake"
     make_warehouse(db)
     before = tree(tmp_path)
     result = run_plain("info", "--db", str(db), cwd=tmp_path)
@@ -444,7 +444,7 @@ def test_info_prints_the_place_the_size_and_statements_that_attach_it(tmp_path: 
 
 
 def test_shell_runs_piped_statements_read_only(tmp_path: Path) -> None:
-    db = tmp_path / "w.duckdb"
+    db = tmp_path / "w.ducklake"
     make_warehouse(db)
     before = tree(tmp_path)
     script = ("select count(*) as n\n  from sources;\n.tables\n"

@@ -181,7 +181,7 @@ def crashes(
 ) -> Crashes:
     """Three killed runs, then one that completes."""
     workdir = tmp_path_factory.mktemp("crash")
-    db = workdir / "nw.duckdb"
+    db = workdir / "nw.ducklake"
     log = workdir / "ingest.log"
     signal_file = workdir / "batch-in-flight.txt"
     kill_points: list[tuple[Callable[[], bool], dict[str, str]]] = [

@@ -101,7 +101,7 @@ def test_a_worker_killed_mid_run_loses_no_article(
     with BenchServer(site, latency_s=KILL_SITE_LATENCY_S) as server:
         feeds = tmp_path / "feeds.csv"
         feeds.write_text(site.feeds_csv(server.base_url), encoding="utf-8")
-        db = tmp_path / "nw.duckdb"
+        db = tmp_path / "nw.ducklake"
         outcome: dict[str, object] = {}
 
         def ingest() -> None:
@@ -137,7 +137,7 @@ def test_an_unreachable_scheduler_fails_the_run_in_one_line_and_loses_nothing(
     site = serve_demo_site()
     try:
         feeds = demo_feeds_file(site, tmp_path)
-        db = tmp_path / "nw.duckdb"
+        db = tmp_path / "nw.ducklake"
         failed = run_cli(prefect_api, "ingest", "--feeds", str(feeds), "--db", str(db),
                          "--dask", address, cwd=tmp_path,
                          DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT="2s")

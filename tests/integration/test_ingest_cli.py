@@ -72,7 +72,7 @@ def ingested(
     """The demo site ingested once by `newswire ingest`; tests below read the result."""
     workdir = tmp_path_factory.mktemp("ingest")
     feeds = demo_feeds_file(site, workdir)
-    db = workdir / "nw.duckdb"
+    db = workdir / "nw.ducklake"
     result = run_cli(prefect_api, "ingest", "--feeds", str(feeds), "--db", str(db), cwd=workdir)
     assert result.returncode == 0, result.stderr[-3000:]
     return feeds, db, result
@@ -187,7 +187,7 @@ def test_broken_feed_404_and_non_html_page_are_logged_and_the_rest_lands(
     with feeds.open("a", encoding="utf-8") as fh:
         fh.write(f"Broken Feed,{demo_site.url('/feeds/broken.rss')},en,test\n")
         fh.write(f"Odd Links,{demo_site.url('/feeds/odd.rss')},en,test\n")
-    db = workdir / "data" / "nw.duckdb"
+    db = workdir / "data" / "nw.ducklake"
     result = run_cli(prefect_api, "ingest", "--feeds", str(feeds), "--db", str(db))
     assert result.returncode == 0, result.stderr[-3000:]
     assert "1 failed" in result.stdout
@@ -205,7 +205,7 @@ def test_broken_feed_404_and_non_html_page_are_logged_and_the_rest_lands(
 def test_bad_feeds_file_fails_fast_with_one_line(prefect_api: str, workdir: Path) -> None:
     feeds = workdir / "feeds.csv"
     feeds.write_text("name,url\nGood,https://example.org/feed\nBad,ftp://example.org/x\n")
-    db = workdir / "x.duckdb"
+    db = workdir / "x.ducklake"
     result = run_cli(prefect_api, "ingest", "--feeds", str(feeds), "--db", str(db))
     assert result.returncode != 0
     lines = [ln for ln in result.stderr.strip().splitlines() if ln]

@@ -158,7 +158,7 @@ def as_article(url: str, source: str, page: Extracted) -> Article:
 
 @pytest.fixture()
 def wh(tmp_path: Path) -> Iterator[Warehouse]:
-    with Warehouse.open(tmp_path / "w.duckdb", run_id="run-1") as warehouse:
+    with Warehouse.open(tmp_path / "w.ducklake", run_id="run-1") as warehouse:
         warehouse.start_run("run-1", "nightly-ingest", {})
         yield warehouse
 

@@ -64,7 +64,7 @@ def fault_run(prefect_api: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     plan = build_fault_site(site)
     try:
         feeds = write_feeds_file(plan, workdir / "feeds.csv")
-        db = workdir / "nw.duckdb"
+        db = workdir / "nw.ducklake"
         result = run_ingest(feeds, db, prefect_api, workdir, timeout_s=120)
         yield FaultRun(plan, db, result)
     finally:
@@ -189,7 +189,7 @@ def settled(prefect_api: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         lines += [f"{name},{plan.by_name(name).url}" for name in SETTLED_FEEDS + FAILING_FEEDS]
         feeds = workdir / "feeds.csv"
         feeds.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        db = workdir / "nw.duckdb"
+        db = workdir / "nw.ducklake"
         nights: list[Night] = []
         last_log_id = 0
         for _ in range(4):
@@ -270,7 +270,7 @@ def test_a_bad_feeds_file_fails_with_one_line_before_anything_is_fetched(
         feeds = tmp_path / "feeds.csv"
         feeds.write_text(f"name,url\nGood,{site.url('/feeds/news.rss')}\n{bad_row}\n"
                          f"Later,{site.url('/feeds/news.rss')}\n", encoding="utf-8")
-        db = tmp_path / "nw.duckdb"
+        db = tmp_path / "nw.ducklake"
         result = run_cli(prefect_api, "ingest", "--feeds", str(feeds), "--db", str(db))
         assert site.hits() == 0
     assert result.returncode == 2

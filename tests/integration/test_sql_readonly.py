@@ -29,7 +29,7 @@ Snapshot = dict[str, tuple[int, int, str] | None]
 @pytest.fixture()
 def db(tmp_path: Path) -> Path:
     """A published warehouse with three articles, a CSV of the user's and an empty HOME."""
-    path = tmp_path / "data" / "newswire.duckdb"
+    path = tmp_path / "data" / "newswire.ducklake"
     with Warehouse.open(path, run_id="run-1") as wh:
         wh.start_run("run-1", "nightly-ingest", {})
         wh.load_batch(make_batch("run-1", [make_article("story", text=LOREM),

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from tasks.errors import WarehouseError
@@ -138,12 +137,12 @@ def live_counts(wh: Warehouse, *tables: str) -> dict[str, int]:
 
 @pytest.fixture()
 def db(tmp_path: Path) -> Path:
-    return tmp_path / "data" / "newswire.duckdb"
+    return tmp_path / "data" / "newswire.ducklake"
 
 
 @pytest.fixture()
 def wh(db: Path) -> Iterator[Warehouse]:
-    with Warehouse.open(db, run_id="run-1", publish_every_s=0) as warehouse:
+    with Warehouse.open(db, run_id="run-1") as warehouse:
         warehouse.start_run("run-1", "nightly-ingest", {"feeds": "feeds.csv"})
         yield warehouse
 
@@ -198,7 +197,6 @@ def test_tags_are_upserted_per_tagger_version_and_the_story_view_takes_the_lates
 
     wh.load_batch(LoadBatch("run-1", tags=(make_tag(article, version="v2", score=0.9,
                                                     topics=("security",)),)))
-    wh.publish(force=True)
 
     stories = query(db, "select tagger_version, score, topics from china_japan_stories")
     assert stories.rows == [("v2", 0.9, ["security"])]
@@ -244,7 +242,6 @@ def test_copies_link_to_the_root_not_to_each_other(wh: Warehouse, db: Path) -> N
     articles = [root, copy_of(root, 1, "s1", 3, 20), copy_of(root, 2, "s2", 3, 20, 40)]
     for article in articles:
         wh.load_batch(make_batch("run-1", [article]))
-    wh.publish(force=True)
 
     links = dict(wh.con.execute("select id, duplicate_of from articles").fetchall())
     assert links == {articles[0].id: None, articles[1].id: articles[0].id,
@@ -344,7 +341,6 @@ def test_feed_results_update_validators_streaks_and_success_times(
     for _ in range(3):
         wh.save_feed_results([FeedResult("a", "unchanged", etag="ignored"),
                               FeedResult("b", "failed", etag="ignored", detail="http_500")])
-    wh.publish(force=True)
 
     states = wh.feed_states()
     assert (states["a"].etag, states["a"].last_modified) == ("e1", "lm1")
@@ -378,7 +374,6 @@ def test_finish_run_completes_the_runs_row(wh: Warehouse, db: Path) -> None:
     summary = RunSummary("run-1", (SourceCounts("wire", "ok", entries=4, new=3, china_japan=2),
                                    SourceCounts("daily", "failed", detail="timeout")))
     wh.finish_run("run-1", summary)
-    wh.publish(force=True)
 
     run = query(db, "select run_id, flow, status, sources_ok, sources_failed, articles_new, "
                     "china_japan, finished_at is not null, summary->>'$.run_id' "
@@ -448,4 +443,6 @@ def test_writer_refuses_use_after_close(db: Path) -> None:
     wh.close()
     with pytest.raises(WarehouseError, match="closed"):
         wh.unseen(["x"])
-    assert duckdb.connect(str(db), read_only=True).execute("select 1").fetchone() == (1,)
+    assert query(db, "select count(*) from runs").rows == [(0,)], "closed cleanly, readable"
+    wal = db.with_name(db.name + "-wal")
+    assert wal.exists() and wal.stat().st_size == 0, "kept for readers, folded into the catalog"

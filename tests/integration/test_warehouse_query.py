@@ -28,7 +28,7 @@ from warehouse import (
 @pytest.fixture()
 def db(tmp_path: Path) -> Path:
     """A published warehouse with two stories (one syndicated twice) and one other article."""
-    path = tmp_path / "data" / "newswire.duckdb"
+    path = tmp_path / "data" / "newswire.ducklake"
     with Warehouse.open(path, run_id="run-1") as wh:
         wh.start_run("run-1", "nightly-ingest", {})
         story = make_article("story", source="wire", text=LOREM)
@@ -82,7 +82,7 @@ def test_a_missing_warehouse_says_how_to_make_one(tmp_path: Path) -> None:
 
 
 def test_a_new_reader_sees_the_new_snapshot_while_an_old_one_stays_open(db: Path) -> None:
-    with Warehouse.open(db, run_id="run-2", publish_every_s=0) as wh:
+    with Warehouse.open(db, run_id="run-2") as wh:
         reader = open_reader(db)
         wh.load_batch(make_batch("run-2", [make_article("late")]))
         assert query(db, "select count(*) from articles").rows == [(5,)]

@@ -41,7 +41,7 @@ OLD_PAGE = gzip.compress(b"<html><p>Old story</p></html>", mtime=0)
 
 
 def test_a_fresh_warehouse_has_every_table_and_view_and_is_published(tmp_path: Path) -> None:
-    db = tmp_path / "data" / "newswire.duckdb"
+    db = tmp_path / "data" / "newswire.ducklake"
 
     with Warehouse.open(db, run_id="r1"):
         assert db.exists(), "an empty snapshot is published on first open"
@@ -59,7 +59,7 @@ def test_a_fresh_warehouse_has_every_table_and_view_and_is_published(tmp_path: P
 def test_a_version_1_snapshot_is_bootstrapped_and_migrated_keeping_its_rows(
     tmp_path: Path,
 ) -> None:
-    db = tmp_path / "newswire.duckdb"
+    db = tmp_path / "newswire.ducklake"
     version_1_file(db)
 
     with Warehouse.open(db, run_id="r1"):
@@ -81,7 +81,7 @@ def test_a_version_1_snapshot_is_bootstrapped_and_migrated_keeping_its_rows(
 def test_a_migration_rebuilding_a_million_pages_is_not_held_to_the_run_cache(
     tmp_path: Path,
 ) -> None:
-    db = tmp_path / "newswire.duckdb"
+    db = tmp_path / "newswire.ducklake"
     con = duckdb.connect(str(db))
     for name in ("001_initial.sql", "002_fingerprint_bands.sql"):
         con.execute(resources.files("warehouse.migrations").joinpath(name).read_text())
@@ -103,7 +103,7 @@ def test_a_migration_rebuilding_a_million_pages_is_not_held_to_the_run_cache(
 
 
 def test_a_version_1_live_file_is_migrated_in_place(tmp_path: Path) -> None:
-    db = tmp_path / "newswire.duckdb"
+    db = tmp_path / "newswire.ducklake"
     version_1_file(live_path(db))
 
     with Warehouse.open(db, run_id="r1") as wh:
@@ -116,7 +116,7 @@ def test_a_version_1_live_file_is_migrated_in_place(tmp_path: Path) -> None:
 def test_extraction_method_is_stored_and_an_unextracted_body_is_marked_none(
     tmp_path: Path,
 ) -> None:
-    db = tmp_path / "newswire.duckdb"
+    db = tmp_path / "newswire.ducklake"
     tuned = replace(make_article(1), extraction_method="tuned")
     fallback = replace(make_article(2), extraction_method="fallback")
     from_feed = replace(make_article(3), body_origin="feed", extraction_method=None)
@@ -130,7 +130,7 @@ def test_extraction_method_is_stored_and_an_unextracted_body_is_marked_none(
 
 
 def test_a_file_from_a_newer_newswire_is_refused_and_left_alone(tmp_path: Path) -> None:
-    db = tmp_path / "newswire.duckdb"
+    db = tmp_path / "newswire.ducklake"
     with Warehouse.open(db, run_id="r1"):
         pass
     live_path(db).unlink()
@@ -154,7 +154,7 @@ def test_a_file_from_a_newer_newswire_is_refused_and_left_alone(tmp_path: Path) 
 
 
 def test_unfinished_snapshot_copies_are_removed_on_open(tmp_path: Path) -> None:
-    db = tmp_path / "newswire.duckdb"
+    db = tmp_path / "newswire.ducklake"
     with Warehouse.open(db, run_id="r1"):
         pass
     stale = tmp_path / (temp_prefix(db) + "12345-deadbeef")
@@ -165,7 +165,7 @@ def test_unfinished_snapshot_copies_are_removed_on_open(tmp_path: Path) -> None:
 
 
 def test_views_are_recreated_from_the_code_on_open(tmp_path: Path) -> None:
-    db = tmp_path / "newswire.duckdb"
+    db = tmp_path / "newswire.ducklake"
     with Warehouse.open(db, run_id="r1") as wh:
         wh.con.execute("create or replace view latest_run as select 'stale' as run_id")
     with Warehouse.open(db, run_id="r2"):

@@ -97,7 +97,7 @@ def test_every_entrypoint_names_the_flow_of_its_deployment() -> None:
 
 
 def test_served_deployments_carry_schedule_zone_and_this_machines_paths(tmp_path: Path) -> None:
-    settings = Settings(db_path=tmp_path / "w.duckdb", feeds_path=tmp_path / "feeds.csv")
+    settings = Settings(db_path=tmp_path / "w.ducklake", feeds_path=tmp_path / "feeds.csv")
     nightly, back = build_deployments(settings, "30 3 * * 1-5", "Asia/Tokyo")
     assert nightly.name == "nightly-ingest" and back.name == "backfill"
     (schedule,) = nightly.schedules or []
@@ -106,7 +106,7 @@ def test_served_deployments_carry_schedule_zone_and_this_machines_paths(tmp_path
     assert not back.schedules
     for d in (nightly, back):
         assert d.parameters == {"feeds": str(tmp_path / "feeds.csv"),
-                                "db": str(tmp_path / "w.duckdb")}
+                                "db": str(tmp_path / "w.ducklake")}
         module, func = (d.entrypoint or "").rsplit(".", 1)
         assert getattr(importlib.import_module(module), func).name == d.flow_name
 

@@ -31,7 +31,7 @@ def test_the_modules_doctest_runs() -> None:
 def test_defaults_apply_when_nothing_is_set() -> None:
     assert Settings.from_env({}) == Settings()
     s = Settings.from_env({})
-    assert s.db_path == Path("data/newswire.duckdb")
+    assert s.db_path == Path("data/newswire.ducklake")
     assert s.feeds_path == config.DEFAULT_FEEDS_PATH
     assert (s.batch_size, s.per_host_delay_s, s.respect_robots) == (200, 0.25, True)
     assert s.dask_address is None
@@ -40,7 +40,7 @@ def test_defaults_apply_when_nothing_is_set() -> None:
 @pytest.mark.parametrize(
     ("field", "variable", "raw", "flag", "value_from_env"),
     [
-        ("db_path", "NEWSWIRE_DB", "/env/w.duckdb", "/flag/w.duckdb", Path("/env/w.duckdb")),
+        ("db_path", "NEWSWIRE_DB", "/env/w.ducklake", "/flag/w.ducklake", Path("/env/w.ducklake")),
         ("feeds_path", "NEWSWIRE_FEEDS", "/env/feeds.csv", "/flag/feeds.csv",
          Path("/env/feeds.csv")),
         ("dask_address", "NEWSWIRE_DASK_ADDRESS", "tcp://env:8786", "tcp://flag:8786",

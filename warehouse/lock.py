@@ -1,14 +1,12 @@
-"""Files around the published warehouse: the writer's live file, its lock, snapshot copies.
+"""The writers' lock: one process writes a local warehouse at a time.
 
-    data/newswire.duckdb             P: the published, read-only snapshot everyone opens
-    data/.newswire.duckdb.live       the single writer's private working file (+ .wal)
-    data/.newswire.duckdb.lock       flock'ed by the writer for its whole life; says who holds it
-    data/.newswire.duckdb.tmp-*      a snapshot being written; renamed onto P when complete
+    data/newswire.ducklake           the catalog (SQLite): tables, files, one snapshot per commit
+    data/newswire.files/             the Parquet data files
+    data/.newswire.ducklake.lock     flock'ed by the writer for its whole life; says who holds it
 
-DuckDB lets one process hold a file for writing and locks every other process
-out, readers included. So the pipeline never opens P with DuckDB: it writes the
-live file and publishes a finished copy of it with an atomic rename. Readers of
-the old P keep their open inode; new readers see the new one.
+DuckLake would let two writers commit in turn, retrying on conflicts; newswire keeps
+exactly one writer per warehouse so that its own checks (is this URL stored? which
+article is the first of its story?) see every earlier batch. Readers never take it.
 """
 
 from __future__ import annotations
@@ -17,7 +15,6 @@ import fcntl
 import json
 import logging
 import os
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,68 +29,6 @@ logger = logging.getLogger(__name__)
 WAIT_LOG_EVERY_S = 30.0
 POLL_MIN_S = 0.05
 POLL_MAX_S = 1.0
-
-
-def live_path(path: Path) -> Path:
-    """The writer's working file next to the published snapshot `path`."""
-    return path.parent / ("." + path.name + ".live")
-
-
-def lock_path(path: Path) -> Path:
-    """The writers' lock file next to the published snapshot `path`."""
-    return path.parent / ("." + path.name + ".lock")
-
-
-def temp_prefix(path: Path) -> str:
-    """File-name prefix of snapshot copies still being written."""
-    return "." + path.name + ".tmp-"
-
-
-def remove_stale_temps(path: Path) -> int:
-    """Delete snapshot copies left by a publisher that was killed; only the lock holder may."""
-    removed = 0
-    for stale in path.parent.glob(temp_prefix(path) + "*"):
-        stale.unlink(missing_ok=True)
-        removed += 1
-    if removed:
-        logger.info("warehouse %s: removed %d unfinished snapshot file(s)", path, removed)
-    return removed
-
-
-def copy_durably(src: Path, dst_dir: Path, prefix: str) -> Path:
-    """Copy `src` to a new temp file in `dst_dir`, fsync it and return its path."""
-    tmp = dst_dir / (prefix + f"{os.getpid()}-{secrets.token_hex(4)}")
-    with src.open("rb") as fin, tmp.open("wb") as fout:
-        size = os.fstat(fin.fileno()).st_size
-        copied = 0
-        while copied < size:
-            sent = os.sendfile(fout.fileno(), fin.fileno(), copied, size - copied)
-            if sent == 0:
-                break
-            copied += sent
-        fout.flush()
-        os.fsync(fout.fileno())
-    return tmp
-
-
-def fsync_dir(directory: Path) -> None:
-    """Make a rename inside `directory` durable."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def replace_with_copy(src: Path, dst: Path) -> None:
-    """Atomically make `dst` a complete copy of `src` (readers never see a partial file)."""
-    tmp = copy_durably(src, dst.parent, temp_prefix(dst))
-    try:
-        os.replace(tmp, dst)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(dst.parent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,20 +58,22 @@ class WriterLock:
     The kernel drops the lock when its process dies (even by SIGKILL), so there is
     never a stale lock to clean up; the file's contents only name the holder.
 
-        with WriterLock(Path("data/newswire.duckdb"), run_id="r1"):
+        with WriterLock(Path("data/.newswire.ducklake.lock"), Path("data/newswire.ducklake"),
+                        run_id="r1"):
             ...  # the only writer
     """
 
     def __init__(
         self,
         path: Path,
+        warehouse: Path | str,
         *,
         run_id: str,
         on_wait: Callable[[str], None] | None = None,
         wait_timeout_s: float | None = None,
     ) -> None:
-        self.path = lock_path(path)
-        self.warehouse = path
+        self.path = path
+        self.warehouse = warehouse
         self.run_id = run_id
         self.on_wait = on_wait
         self.wait_timeout_s = wait_timeout_s

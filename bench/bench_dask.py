@@ -187,8 +187,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 log(f"cluster: {address}, worker pids {pids}")
                 local_runs, dask_runs = [], []
                 for k in range(args.rounds):
-                    local_runs.append(bench.ingest("local", workdir / f"local-{k}.duckdb"))
-                    dask_runs.append(bench.ingest("dask", workdir / f"dask-{k}.duckdb",
+                    local_runs.append(bench.ingest("local", workdir / f"local-{k}.ducklake"))
+                    dask_runs.append(bench.ingest("dask", workdir / f"dask-{k}.ducklake",
                                                   "--dask", address, workers=pids))
         finally:
             prefect.stop()

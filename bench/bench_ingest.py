@@ -407,19 +407,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         log(f"empty flow run: {startup_s:.2f} s")
         site_proc = SiteProcess(args.n, args.feeds).start()
         try:
-            cold = bench.ingest("cold", site_proc, workdir / "cold.duckdb")
-            warm = bench.ingest("warm", site_proc, workdir / "cold.duckdb")
+            cold = bench.ingest("cold", site_proc, workdir / "cold.ducklake")
+            warm = bench.ingest("warm", site_proc, workdir / "cold.ducklake")
             if args.latency_ms > 0:
                 site_stats(site_proc.base_url, "latency", ms=str(args.latency_ms))
                 slow = bench.ingest(f"latency {args.latency_ms:.0f} ms", site_proc,
-                                    workdir / "latency.duckdb")
+                                    workdir / "latency.ducklake")
                 site_stats(site_proc.base_url, "latency", ms="0")
         finally:
             site_proc.stop()
         if args.big > 0:
             big_site = SiteProcess(args.big, args.feeds).start()
             try:
-                big = bench.ingest(f"N={args.big}", big_site, workdir / "big.duckdb")
+                big = bench.ingest(f"N={args.big}", big_site, workdir / "big.ducklake")
             finally:
                 big_site.stop()
         lookup = run_lookup_bench(bench.env(), workdir)

@@ -59,7 +59,7 @@ def main() -> None:
     rng = random.Random(7)
 
     with tempfile.TemporaryDirectory(prefix="bench-lookup-") as tmp:
-        db = Path(tmp) / "newswire.duckdb"
+        db = Path(tmp) / "newswire.ducklake"
         with Warehouse.open(db, run_id="bench", publish_every_s=3600) as wh:
             started = time.perf_counter()
             wh.con.execute(FILL_SQL, [args.articles])

@@ -229,7 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         prefect.start()
         feeds = write_feeds_file(plan, workdir / "feeds.csv")
-        db = workdir / "reliability.duckdb"
+        db = workdir / "reliability.ducklake"
         print(f"fault site on {site.base_url}: {len(plan.feeds())} feeds, "
               f"{len(plan.pages())} pages; " + " ".join(f"{k}={v}" for k, v in FAST_ENV.items()))
         result = run_ingest(feeds, db, prefect.api, workdir)

@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(sub, "demo", "ingest the bundled sample site offline and show its stories")
     p.add_argument("--db", type=Path, default=None,
-                   help="demo warehouse to create (default data/demo/newswire.duckdb); "
+                   help="demo warehouse to create (default data/demo/newswire.ducklake); "
                         "an existing file there is replaced only if an earlier demo made it")
 
     p = _command(sub, "info", "where the warehouse lives, its size, and how to attach it")
@@ -149,7 +149,7 @@ def _common_args(p: argparse.ArgumentParser, default: object) -> None:
 
 def _db_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", type=Path, default=None,
-                   help="warehouse file (default: NEWSWIRE_DB or data/newswire.duckdb)")
+                   help="warehouse file (default: NEWSWIRE_DB or data/newswire.ducklake)")
 
 
 def _date(value: str) -> date:

@@ -59,7 +59,7 @@ def deployment_specs(
         timezone: IANA time zone the cron is read in.
         feeds: Default feeds CSV of both deployments ("" = the runner's NEWSWIRE_FEEDS or
             the bundled list).
-        db: Default warehouse path ("" = the runner's NEWSWIRE_DB or data/newswire.duckdb).
+        db: Default warehouse path ("" = the runner's NEWSWIRE_DB or data/newswire.ducklake).
     """
     return [
         DeploymentSpec(

@@ -5,7 +5,7 @@ analysts use too (`china_japan_stories`, `topic_trends`, `source_share`) and
 over `runs` / `fetch_log` for the window's run health, turned into
 `tasks.records` brief records. Never blocks the writer: it reads the snapshot.
 
-    data = brief_data(Path("data/newswire.duckdb"), since=datetime(2026, 3, 1, tzinfo=UTC))
+    data = brief_data(Path("data/newswire.ducklake"), since=datetime(2026, 3, 1, tzinfo=UTC))
 """
 
 from __future__ import annotations

@@ -959,7 +959,8 @@ def _refresh_views(con: duckdb.DuckDBPyConnection) -> None:
 def _postgres_lake_exists(con: duckdb.DuckDBPyConnection, lake: lakes.Lake) -> bool:
     """Whether the Postgres catalog already holds a lake (its metadata tables exist)."""
     try:
-        con.execute("attach ? as newswire_probe (type postgres, read_only)", [lake.conninfo])
+        conninfo = str(lake.conninfo).replace("'", "''")
+        con.execute(f"attach '{conninfo}' as newswire_probe (type postgres, read_only)")
         row = con.execute(
             "select count(*) from duckdb_tables() where database_name = 'newswire_probe' "
             "and schema_name = 'newswire' and table_name = 'ducklake_snapshot'"

@@ -22,6 +22,10 @@ def require_warehouse(path: Path) -> Path:
     path = Path(path)
     lake = lakes.locate(path)
     if lake.catalog_path is None:
+        if not lakes.postgres_lake_exists(lake):
+            raise WarehouseError(
+                f"no warehouse in the catalog {path}; `newswire ingest --db '{path}'` creates "
+                "one (with NEWSWIRE_DATA_PATH saying where its files go)")
         return path
     lakes.refuse_non_warehouse(lake)
     if not lake.catalog_path.exists():

@@ -14,21 +14,20 @@ from warehouse import lake as lakes
 from warehouse.existing import require_warehouse
 from warehouse.reader import open_reader
 
-INFO_SQL = f"""
+INFO_SQL = """
 select
     (select max(version) from schema_migrations) as schema_version,
     (select count(*) from articles) as articles,
     (select count(*) from china_japan_stories) as stories,
     (select max(finished_at) from runs where status = 'completed') as last_run_at,
     (select value from warehouse_meta where key = 'made_by') as made_by,
-    (select count(*) from ducklake_snapshots('{lakes.CATALOG}')) as snapshots,
-    (select max(snapshot_id) from ducklake_snapshots('{lakes.CATALOG}')) as version,
-    (select value from __ducklake_metadata_{lakes.CATALOG}.ducklake_metadata
-     where key = 'data_path') as data_path,
-    (select count(*) from __ducklake_metadata_{lakes.CATALOG}.ducklake_data_file
-     where end_snapshot is null) as data_files,
-    (select coalesce(sum(file_size_bytes), 0)
-     from __ducklake_metadata_{lakes.CATALOG}.ducklake_data_file
+    (select count(*) from ducklake_snapshots('{catalog}')) as snapshots,
+    (select max(snapshot_id) from ducklake_snapshots('{catalog}')) as version,
+    (select value from ducklake_options('{catalog}') where option_name = 'data_path')
+        as data_path,
+    (select count(*) from {metadata}.ducklake_data_file where end_snapshot is null)
+        as data_files,
+    (select coalesce(sum(file_size_bytes), 0) from {metadata}.ducklake_data_file
      where end_snapshot is null) as data_bytes
 """
 
@@ -60,7 +59,8 @@ def warehouse_info(path: Path | str) -> WarehouseInfo:
     lake = lakes.locate(require_warehouse(Path(path)))
     con = open_reader(path)
     try:
-        row = con.execute(INFO_SQL).fetchone()
+        row = con.execute(INFO_SQL.format(catalog=lakes.CATALOG,
+                                          metadata=lake.metadata)).fetchone()
     finally:
         con.close()
     assert row is not None

@@ -47,6 +47,8 @@ __all__ = [
 ]
 
 CATALOG = "newswire"
+METADATA_SCHEMA = "newswire"
+"""A Postgres catalog keeps DuckLake's tables in this schema of its database."""
 """The name the warehouse is attached under, in newswire's connections and `newswire info`."""
 DATA_DIR_SUFFIX = ".files"
 """A local catalog's data files go next to it: data/newswire.ducklake -> data/newswire.files/."""
@@ -99,6 +101,12 @@ class Lake:
     @property
     def local(self) -> bool:
         return self.catalog_path is not None
+
+    @property
+    def metadata(self) -> str:
+        """Where DuckLake's own tables are, as `<that>.ducklake_data_file` in a session."""
+        schema = "main" if self.kind == "sqlite" else METADATA_SCHEMA
+        return f"__ducklake_metadata_{CATALOG}.{schema}"
 
     def lock_file(self) -> Path | None:
         """The writers' lock beside a local catalog (None for a shared Postgres catalog)."""
@@ -246,7 +254,7 @@ def attach_sql(lake: Lake, *, read_only: bool, data_path: str | None = None) -> 
     if data_path is not None:
         options.append(f"DATA_PATH {_quote(data_path)}")
     if lake.kind == "postgres":
-        options.append("METADATA_SCHEMA 'newswire'")
+        options.append(f"METADATA_SCHEMA '{METADATA_SCHEMA}'")
     suffix = f" ({', '.join(options)})" if options else ""
     return f"ATTACH {_quote(lake.uri)} AS {CATALOG}{suffix}"
 
@@ -282,10 +290,30 @@ def attach(con: duckdb.DuckDBPyConnection, lake: Lake, *, read_only: bool,
 def recorded_data_path(con: duckdb.DuckDBPyConnection) -> str:
     """The data path the attached lake records (where its Parquet files are)."""
     row = con.execute(
-        f"select value from __ducklake_metadata_{CATALOG}.ducklake_metadata "
-        "where key = 'data_path'"
+        f"select value from ducklake_options('{CATALOG}') where option_name = 'data_path'"
     ).fetchone()
     return str(row[0]) if row and row[0] else ""
+
+
+def postgres_lake_exists(lake: Lake) -> bool:
+    """Whether a Postgres catalog already holds a lake (DuckLake's tables are there).
+
+    Raises:
+        WarehouseError: the database cannot be reached.
+    """
+    con = connect()
+    try:
+        conninfo = str(lake.conninfo).replace("'", "''")
+        con.execute(f"attach '{conninfo}' as newswire_probe (type postgres, read_only)")
+        row = con.execute(
+            "select count(*) from duckdb_tables() where database_name = 'newswire_probe' "
+            "and schema_name = ? and table_name = 'ducklake_snapshot'", [METADATA_SCHEMA]
+        ).fetchone()
+    except duckdb.Error as exc:
+        raise WarehouseError(f"cannot reach the catalog {lake.shown}: {_first_line(exc)}") from None
+    finally:
+        con.close()
+    return bool(row and row[0])
 
 
 def _quote(text: str) -> str:

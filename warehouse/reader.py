@@ -39,11 +39,9 @@ from warehouse import lake as lakes
 from warehouse.records import QueryResult
 
 READER_CONFIG: dict[str, str | bool | int] = {}
-# The locked reader: no extension is installed or trusted beyond the lake's own, no secret
-# is stored, and a query that needs more memory fails instead of spilling to disk.
-QUERY_READER_CONFIG: dict[str, str | bool | int] = {
-    "allow_persistent_secrets": False,
-}
+# The locked reader: no extension is installed or trusted beyond the lake's own (see
+# warehouse.lake.BASE_CONFIG), and a query that needs more memory fails instead of spilling.
+QUERY_READER_CONFIG: dict[str, str | bool | int] = {}
 # Set once the lake is attached (the attach itself must still open the catalog), in order.
 # DuckDB keeps the lake's catalog and data path readable (it adds them to the allowed
 # paths); every other file is out of reach, and the lock refuses every later SET and PRAGMA.
@@ -69,6 +67,16 @@ _LEADING = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", re.DOTALL)
 _NAME_MODIFIERS = frozenset({"OR", "REPLACE", "TEMP", "TEMPORARY", "PERSISTENT", "UNIQUE"})
 _NAME_KINDS = frozenset({"TABLE", "VIEW", "MACRO", "FUNCTION", "SECRET", "SEQUENCE", "SCHEMA",
                          "INDEX", "TYPE", "DATABASE", "EXTENSIONS", "CHECKPOINT", "INSTALL"})
+# Functions a query may call that write (files, the lake, logs) or run SQL given as text:
+# refused by name wherever they appear in a statement's parse tree.
+WRITING_FUNCTIONS = frozenset({
+    "checkpoint", "force_checkpoint", "enable_profiling", "enable_logging",
+    "truncate_duckdb_logs", "query", "json_execute_serialized_sql",
+    "ducklake_merge_adjacent_files", "ducklake_expire_snapshots", "ducklake_cleanup_old_files",
+    "ducklake_delete_orphaned_files", "ducklake_flush_inlined_data",
+    "ducklake_rewrite_data_files", "ducklake_add_data_files", "ducklake_set_option",
+    "ducklake_set_commit_message",
+})
 _EXPLAIN = re.compile(r"explain\b\s*(?:\([^)]*\)\s*)?(?:analy[sz]e\b\s*)?(?:\([^)]*\)\s*)?",
                       re.IGNORECASE)
 
@@ -127,6 +135,9 @@ def _open(path: Path | str, config: dict[str, str | bool | int]) -> duckdb.DuckD
         lakes.attach(con, lake, read_only=True)
     except WarehouseError:
         con.close()
+        if lake.catalog_path is None and not lakes.postgres_lake_exists(lake):
+            raise WarehouseError(f"no warehouse in the catalog {lake.shown}; run `newswire "
+                                 "ingest` with it first") from None
         raise
     return con
 
@@ -207,7 +218,10 @@ def _refused_keyword(con: duckdb.DuckDBPyConnection, statement: duckdb.Statement
     except ValueError:  # a type the Python client has no name for (UPDATE EXTENSIONS)
         return name
     if kind != duckdb.StatementType.EXPLAIN:
-        return None if kind in QUERY_STATEMENTS else name
+        if kind not in QUERY_STATEMENTS:
+            return name
+        writer = _writing_function(con, statement)
+        return f"the function {writer}()" if writer else None
     # EXPLAIN ANALYZE runs what it explains: only the explanation of a query passes
     prefix = _EXPLAIN.match(text)
     try:
@@ -218,6 +232,25 @@ def _refused_keyword(con: duckdb.DuckDBPyConnection, statement: duckdb.Statement
         return name
     inner = _refused_keyword(con, explained[0])
     return None if inner is None else f"{name} of {inner}"
+
+
+def _writing_function(con: duckdb.DuckDBPyConnection, statement: duckdb.Statement) -> str | None:
+    """The first function of WRITING_FUNCTIONS the query calls, from DuckDB's own parse tree."""
+    row = con.execute("select json_serialize_sql(?)", [statement.query]).fetchone()
+    tree = json.loads(str(row[0])) if row else {}
+    if tree.get("error"):
+        return None  # not serializable: DuckDB will say what is wrong when it runs
+    pending: list[object] = [tree]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            name = node.get("function_name")
+            if isinstance(name, str) and name.lower() in WRITING_FUNCTIONS:
+                return name.lower()
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return None
 
 
 def _statement_name(text: str) -> str:
@@ -250,7 +283,7 @@ def _run(
 
 def _statement_text(statement: duckdb.Statement) -> str:
     """The statement as written, on one line, without leading comments."""
-    return " ".join(_LEADING.sub("", statement.query, count=1).split())
+    return " ".join(_LEADING.sub("", statement.query, count=1).split()).rstrip(";").rstrip()
 
 
 def _numbered(number: int, count: int, message: str) -> str:

@@ -107,7 +107,7 @@ class Warehouse:
             WarehouseError: the wait timed out, or the warehouse cannot be opened or migrated.
             SchemaTooNewError: the warehouse was written by a newer newswire.
         """
-        lake = lakes.locate(path)
+        lake = lakes.locate(path, data_path)
         lakes.refuse_non_warehouse(lake)  # before the lock exists beside it
         lock_file = lake.lock_file()
         lock = None
@@ -692,7 +692,7 @@ class Warehouse:
                              [cutoff])
             left = self.con.execute(
                 f"select (select count(*) from ducklake_snapshots('{catalog}')), "
-                f"(select count(*) from __ducklake_metadata_{catalog}.ducklake_data_file "
+                f"(select count(*) from {self.lake.metadata}.ducklake_data_file "
                 "where end_snapshot is null)"
             ).fetchone()
         except duckdb.Error as exc:
@@ -914,7 +914,7 @@ def _open_lake(lake: lakes.Lake) -> tuple[duckdb.DuckDBPyConnection, bool]:
     con = lakes.connect(dict(WRITER_CONFIG))
     try:
         if lake.kind == "postgres":
-            created = not _postgres_lake_exists(con, lake)
+            created = not lakes.postgres_lake_exists(lake)
         lakes.attach(con, lake, read_only=False, create=created)
         if created:
             # every row goes to Parquet: rows inlined into the catalog would be read
@@ -954,21 +954,6 @@ def _refresh_views(con: duckdb.DuckDBPyConnection) -> None:
         with contextlib.suppress(duckdb.Error):
             con.rollback()
         raise
-
-
-def _postgres_lake_exists(con: duckdb.DuckDBPyConnection, lake: lakes.Lake) -> bool:
-    """Whether the Postgres catalog already holds a lake (its metadata tables exist)."""
-    try:
-        conninfo = str(lake.conninfo).replace("'", "''")
-        con.execute(f"attach '{conninfo}' as newswire_probe (type postgres, read_only)")
-        row = con.execute(
-            "select count(*) from duckdb_tables() where database_name = 'newswire_probe' "
-            "and schema_name = 'newswire' and table_name = 'ducklake_snapshot'"
-        ).fetchone()
-        con.execute("detach newswire_probe")
-    except duckdb.Error as exc:
-        raise WarehouseError(f"cannot reach the catalog {lake.shown}: {_first_line(exc)}") from None
-    return bool(row and row[0])
 
 
 def _foreign(con: duckdb.DuckDBPyConnection) -> bool:

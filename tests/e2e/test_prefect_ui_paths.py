@@ -219,7 +219,8 @@ def first_night(stack: Stack) -> Stack:
     stack.site.latency_s = 2.5
     nightly = stack.start_run("nightly-ingest", "nightly-ingest", {})
     deadline = time.monotonic() + RUN_TIMEOUT_S
-    while (holder := read_holder(stack.db.parent / f".{stack.db.name}.lock")) is None or holder.run_id != nightly:
+    lock = stack.db.parent / f".{stack.db.name}.lock"
+    while (holder := read_holder(lock)) is None or holder.run_id != nightly:
         assert time.monotonic() < deadline, "the nightly run never took the warehouse"
         time.sleep(0.1)
     busy = stack.start_run("backfill", "backfill", {"start": BUSY[0], "end": BUSY[1],

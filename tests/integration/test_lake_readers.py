@@ -1,0 +1,186 @@
+"""Readers during an ingest, through the statements `newswire info` prints: on a laptop's
+SQLite catalog and on a team's Postgres catalog (a throwaway `postgres` started here).
+
+A plain DuckDB process (no newswire code) runs the printed statements and counts the
+stories over and over while `newswire ingest` commits batch after batch: no query may
+fail and the counts may only grow.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from flows.demo import demo_feeds_file
+from flows.processes import free_port, stop_process
+from tests.conftest import cli_env
+
+NEWSWIRE = Path(sys.executable).parent / "newswire"
+READER = textwrap.dedent("""
+    import sys, time, duckdb
+    statements = sys.stdin.read().splitlines()
+    while True:
+        try:
+            con = duckdb.connect(":memory:")
+            for statement in statements:
+                con.execute(statement)
+            n = con.execute("select count(*) from articles").fetchone()[0]
+            con.close()
+            print(f"COUNT {n}", flush=True)
+        except Exception as exc:
+            print("FAIL " + " ".join(str(exc).split())[:300], flush=True)
+        time.sleep(0.05)
+""")
+
+
+def _postgres_binary(name: str) -> str:
+    found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
+                                                   reverse=True)), None)
+    if found is None:
+        pytest.fail(f"PostgreSQL's {name} is not installed (.ci/run installs the postgresql "
+                    "package)")
+    return found
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[str]:
+    """A throwaway PostgreSQL server on a free loopback port; its catalog as `--db` takes it."""
+    as_user: list[str] = []
+    root = Path(tempfile.mkdtemp(prefix="newswire-pg-"))
+    if os.geteuid() == 0:  # postgres refuses to run as root: run it as the package's user
+        account = pwd.getpwnam("postgres")
+        os.chown(root, account.pw_uid, account.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data = root / "data"
+    subprocess.run([*as_user, _postgres_binary("initdb"), "-D", str(data), "-A", "trust",
+                    "-U", "newswire", "-E", "UTF8", "--no-sync"],
+                   check=True, capture_output=True, timeout=120)
+    port = free_port()
+    log = (root / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [*as_user, _postgres_binary("postgres"), "-D", str(data), "-p", str(port),
+         "-k", str(root), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while subprocess.run([_postgres_binary("pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
+                             capture_output=True).returncode != 0:
+            assert proc.poll() is None, (root / "server.log").read_text()
+            assert time.monotonic() < deadline, "postgres did not start"
+            time.sleep(0.2)
+        yield f"postgres:dbname=postgres host=127.0.0.1 port={port} user=newswire"
+    finally:
+        stop_process(proc)
+        log.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def info_statements(db: str, cwd: Path, **env: str) -> list[str]:
+    done = subprocess.run([str(NEWSWIRE), "info", "--db", db], cwd=cwd, capture_output=True,
+                          text=True, timeout=60, env=dict(os.environ, **env))
+    assert done.returncode == 0, done.stderr
+    verbs = ("SET ", "LOAD ", "ATTACH ", "USE ")
+    return [line for line in done.stdout.splitlines() if line.startswith(verbs)]
+
+
+def ingest_with_readers(prefect_api: str, demo_site: object, workdir: Path, db: str,
+                        **env: str) -> list[str]:
+    """Ingest the demo site in batches of 2 while a plain DuckDB process reads; its lines."""
+    feeds = demo_feeds_file(demo_site, workdir)  # type: ignore[arg-type]
+    first = subprocess.run([str(NEWSWIRE), "ingest", "--feeds", str(feeds), "--db", db],
+                           cwd=workdir, capture_output=True, text=True, timeout=300,
+                           env=cli_env(prefect_api, NEWSWIRE_BATCH_SIZE="2", **env))
+    assert first.returncode == 0, first.stderr
+    # a second source of commits: re-extract every stored article, two per batch
+    statements = info_statements(db, workdir, **env)
+    assert any(s.startswith("ATTACH ") and "READ_ONLY" in s for s in statements), statements
+    reader = subprocess.Popen([sys.executable, "-c", READER], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, cwd=workdir,
+                              start_new_session=True)
+    assert reader.stdin is not None and reader.stdout is not None
+    reader.stdin.write("\n".join(statements))
+    reader.stdin.close()
+    lines = [reader.stdout.readline().strip()]
+    writer = subprocess.Popen(
+        [str(NEWSWIRE), "backfill", "--db", db, "--start", "2025-10-20", "--end", "2025-11-05",
+         "--mode", "reextract"], cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True, env=cli_env(prefect_api, NEWSWIRE_BATCH_SIZE="2", **env),
+        start_new_session=True)
+    try:
+        while writer.poll() is None:
+            lines.append(reader.stdout.readline().strip())
+        for _ in range(3):
+            lines.append(reader.stdout.readline().strip())
+    finally:
+        stop_process(reader)
+        if writer.poll() is None:
+            stop_process(writer)
+    assert writer.returncode == 0, writer.stderr.read() if writer.stderr else ""
+    return lines
+
+
+def assert_reads_never_failed_and_only_grew(lines: list[str]) -> None:
+    failures = [line for line in lines if not line.startswith("COUNT ")]
+    assert not failures, failures[:3]
+    counts = [int(line.split()[1]) for line in lines]
+    assert len(counts) >= 5, "the reader ran throughout the write"
+    assert counts == sorted(counts) and counts[-1] > 0
+
+
+def test_plain_duckdb_reads_a_local_lake_while_it_is_written(
+    prefect_api: str, demo_site: object, workdir: Path
+) -> None:
+    db = str(workdir / "data" / "newswire.ducklake")
+    lines = ingest_with_readers(prefect_api, demo_site, workdir, db)
+    assert_reads_never_failed_and_only_grew(lines)
+
+
+@pytest.mark.postgres
+def test_a_team_lake_on_a_postgres_catalog_ingests_and_serves_readers(
+    prefect_api: str, demo_site: object, workdir: Path, postgres: str
+) -> None:
+    data = workdir / "shared-files"
+    lines = ingest_with_readers(prefect_api, demo_site, workdir, postgres,
+                                NEWSWIRE_DATA_PATH=str(data))
+    assert_reads_never_failed_and_only_grew(lines)
+    assert list(data.rglob("*.parquet")), "the rows are Parquet files under the data path"
+
+    stories = subprocess.run([str(NEWSWIRE), "sql", "--db", postgres, "--format", "csv",
+                              "select count(*) as n from china_japan_stories"],
+                             cwd=workdir, capture_output=True, text=True, timeout=60)
+    assert stories.returncode == 0, stories.stderr
+    assert int(stories.stdout.splitlines()[1]) > 0
+
+
+@pytest.mark.postgres
+def test_an_empty_postgres_catalog_is_no_warehouse_and_a_new_one_needs_a_data_path(
+    workdir: Path, postgres: str
+) -> None:
+    port = postgres.split("port=")[1].split()[0]
+    subprocess.run([_postgres_binary("createdb"), "-h", "127.0.0.1", "-p", port, "-U",
+                    "newswire", "empty"], check=True, capture_output=True, timeout=60)
+    empty = postgres.replace("dbname=postgres", "dbname=empty")
+    env = {k: v for k, v in os.environ.items() if k != "NEWSWIRE_DATA_PATH"}
+    for args in (["sql", "select 1"], ["info"], ["maintain"]):
+        done = subprocess.run([str(NEWSWIRE), *args, "--db", empty], cwd=workdir,
+                              capture_output=True, text=True, timeout=60, env=env)
+        assert done.returncode == 2, (args, done.stderr)
+        assert done.stderr.strip() .startswith("newswire: error: no warehouse in the catalog")
+        assert done.stderr.count("\n") == 1
+    feeds = workdir / "feeds.csv"
+    feeds.write_text("name,url\nnone,http://127.0.0.1:9/feed\n", encoding="utf-8")
+    made = subprocess.run([str(NEWSWIRE), "ingest", "--feeds", str(feeds), "--db", empty],
+                          cwd=workdir, capture_output=True, text=True, timeout=60, env=env)
+    assert made.returncode == 2 and "NEWSWIRE_DATA_PATH" in made.stderr, made.stderr

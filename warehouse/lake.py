@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import sqlite3
 import sys
 from dataclasses import dataclass
 from importlib import util
@@ -169,13 +170,52 @@ def refuse_non_warehouse(lake: Lake | Path | str) -> None:
     if kind == "folder":
         raise WarehouseError(f"{lake.shown} is a folder, not a warehouse")
     if kind == "duckdb":
-        raise WarehouseError(
-            f"{lake.shown} is a DuckDB-file warehouse of an earlier newswire; convert it once "
-            f"with: newswire convert {lake.shown} --db <new path>.ducklake"
-        )
-    if kind == "other":
-        raise WarehouseError(f"{lake.shown} is not a warehouse (not a DuckLake catalog); "
+        if _earlier_newswire_file(lake.catalog_path):
+            raise WarehouseError(
+                f"{lake.shown} is a DuckDB-file warehouse of an earlier newswire; convert it "
+                f"once with: newswire convert {lake.shown} --db <new path>.ducklake"
+            )
+        raise WarehouseError(f"{lake.shown} is a DuckDB database but not a newswire warehouse; "
                              "give --db a new path or an existing warehouse")
+    if kind == "sqlite" and not _is_lake_catalog(lake.catalog_path):
+        raise WarehouseError(f"{lake.shown} is a SQLite database but not a newswire warehouse; "
+                             "give --db a new path or an existing warehouse")
+    if kind == "other":
+        raise WarehouseError(f"{lake.shown} is not a warehouse (neither a DuckLake catalog nor "
+                             "a DuckDB file); give --db a new path or an existing warehouse")
+
+
+def _earlier_newswire_file(path: Path) -> bool:
+    """Whether a DuckDB file holds newswire's tables (opened read-only: nothing changes).
+
+    A file this DuckDB cannot open (written by a newer one) counts as a possible warehouse.
+    """
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute(f"attach {_quote(str(path))} as probe (read_only)")
+        row = con.execute(
+            "select count(*) from duckdb_tables() where database_name = 'probe' "
+            "and table_name in ('schema_migrations', 'articles')"
+        ).fetchone()
+        return bool(row and row[0] == 2)
+    except duckdb.Error:
+        return True
+    finally:
+        con.close()
+
+
+def _is_lake_catalog(path: Path) -> bool:
+    """Whether a SQLite file holds DuckLake's tables (read through a read-only handle)."""
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        try:
+            row = db.execute("select count(*) from sqlite_master "
+                             "where name = 'ducklake_metadata'").fetchone()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return False
+    return bool(row and row[0])
 
 
 @functools.cache

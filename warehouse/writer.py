@@ -932,7 +932,8 @@ def _open_lake(lake: lakes.Lake) -> tuple[duckdb.DuckDBPyConnection, bool]:
         migrate(con, Path(lake.shown))
         _refresh_views(con)
     except BaseException:
-        con.close()
+        with _KeepWriteAheadLog(lake):
+            con.close()
         raise
     return con, created
 

@@ -18,7 +18,6 @@ from html import escape as html_escape
 from html.parser import HTMLParser
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from flows.brief import LINK_KEY, MARKDOWN_KEY, publish_brief_artifacts, write_brief_file
@@ -36,7 +35,7 @@ from tasks.records import (
     SourceCounts,
     Tag,
 )
-from warehouse import Warehouse
+from warehouse import Warehouse, open_reader
 from warehouse.brief_queries import brief_data
 
 TOPICS = ("diplomacy", "trade", "security", "territory", "history", "export controls")
@@ -156,9 +155,8 @@ def load_synthetic(db: Path, stories: int, *, now: datetime | None = None, seed:
 
 
 def view_rows(db: Path, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
-    con = duckdb.connect(str(db), read_only=True)
+    con = open_reader(db)
     try:
-        con.execute("set TimeZone = 'UTC'")
         return con.execute(sql, params or []).fetchall()
     finally:
         con.close()

@@ -81,6 +81,10 @@ def run_ingest(settings: Settings, *, verbose: bool = False) -> int:
 
     check_prefect_api(api)
     _export_overrides(settings)
+    if not settings.dask_address:
+        from tasks.extract import start_pool  # noqa: PLC0415
+
+        start_pool(settings.extract_workers)  # its workers load while Prefect is imported
     from flows.nightly import nightly_ingest  # noqa: PLC0415 (imports Prefect: ~1.5 s)
     from flows.prefect_runtime import api_mode, terminal_run  # noqa: PLC0415
 

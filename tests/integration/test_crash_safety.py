@@ -11,7 +11,8 @@ to land inside a load; that batch must then be absent and a later run must load 
 kill the writer's state (a copy of the live file and its WAL, as the next run
 will open them) and the published snapshot hold whole batches only. The fourth
 run completes the work: every article exactly once, with its page and its tag,
-the killed runs marked failed.
+the killed runs marked failed. The whole scenario runs twice: with a Prefect API (each
+run a Prefect flow run) and without one (each run in-process, without Prefect's engine).
 """
 
 from __future__ import annotations
@@ -68,11 +69,22 @@ def crash_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CrashSite]:
 
 
 # --------------------------------------------------------------------------- processes
+def run_env(api: str | None, **extra_env: str) -> dict[str, str]:
+    """The CLI's environment: against the session's Prefect API, or with none (in-process)."""
+    if api is not None:
+        return cli_env(api, **extra_env)
+    env = dict(os.environ, NEWSWIRE_PER_HOST_DELAY_S="0")
+    env.update(extra_env)
+    env.pop("PREFECT_API_URL", None)
+    env.pop("PREFECT_HOME", None)  # the session server's home: nothing there names an API
+    return env
+
+
 def start_ingest(
-    api: str, feeds: Path, db: Path, log: Path, **extra_env: str
+    api: str | None, feeds: Path, db: Path, log: Path, **extra_env: str
 ) -> subprocess.Popen[bytes]:
     """`newswire ingest` in its own process group, so one killpg takes its pool down too."""
-    env = cli_env(api, NEWSWIRE_BATCH_SIZE=str(BATCH_SIZE), NEWSWIRE_PER_HOST_DELAY_S="0",
+    env = run_env(api, NEWSWIRE_BATCH_SIZE=str(BATCH_SIZE), NEWSWIRE_PER_HOST_DELAY_S="0",
                   **extra_env)
     with log.open("ab") as out:
         return subprocess.Popen([NEWSWIRE, "ingest", "--feeds", str(feeds), "--db", str(db)],
@@ -175,11 +187,15 @@ class Crashes:
     in_flight_after_kill: list[tuple[object, ...]]  # its rows in the writer's state then
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["prefect", "in-process"])
 def crashes(
-    prefect_api: str, crash_site: CrashSite, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, crash_site: CrashSite,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Crashes:
-    """Three killed runs, then one that completes."""
+    """Three killed runs, then one that completes (all with a Prefect API, or all without)."""
+    prefect_api: str | None = (
+        request.getfixturevalue("prefect_api") if request.param == "prefect" else None
+    )
     workdir = tmp_path_factory.mktemp("crash")
     db = workdir / "nw.duckdb"
     log = workdir / "ingest.log"
@@ -206,7 +222,7 @@ def crashes(
         stored.append(assert_whole_batches(state, read_only=False))
         published.append(assert_whole_batches(db) if db.exists() else 0)
     crash_site.site.reset_log()
-    env = cli_env(prefect_api, NEWSWIRE_BATCH_SIZE=str(BATCH_SIZE))
+    env = run_env(prefect_api, NEWSWIRE_BATCH_SIZE=str(BATCH_SIZE))
     final = subprocess.run([NEWSWIRE, "ingest", "--feeds", str(crash_site.feeds), "--db", str(db)],
                            env=env, capture_output=True, text=True, timeout=120)
     requests.append(crash_site.page_requests())

@@ -46,7 +46,6 @@ from tasks.extract import extract_page, start_pool
 from tasks.lazy_task import PREFECT_STAGES, Pending, Stages, lazy_task
 from tasks.pipeline import Draft, draft_articles, tag_drafts
 from tasks.records import ArticleTag, Entry, Failure, Response
-from tasks.tag import tag_article
 
 if TYPE_CHECKING:  # Dask is imported only by runs that use it (it costs 0.2 s to import)
     from distributed import Client
@@ -127,6 +126,8 @@ def extract_and_tag(
 
 def warm_up() -> int:
     """Load the extractor and the tagger in this process; returns the warm-up body's length."""
+    from tasks.tag import tag_article  # noqa: PLC0415 (see tasks.pipeline.tag_drafts)
+
     extracted = extract_page(WARM_UP_HTML, "text/html; charset=utf-8", None, min_chars=0)
     tag_article("Warm-up", "warm-up")
     return 0 if isinstance(extracted, Failure) else len(extracted.text)

@@ -42,7 +42,6 @@ from tasks.records import (
     StoredPage,
     Tag,
 )
-from tasks.tag import tag_many
 from tasks.urls import article_id
 
 logger = logging.getLogger(__name__)
@@ -329,6 +328,10 @@ _CJK_CHAR = re.compile("[\u3040-\u9fff\uac00-\ud7af]")
 # --------------------------------------------------------------------------- tags and load
 def tag_drafts(drafts: Sequence[Draft]) -> list[ArticleTag]:
     """Tag every article of a batch."""
+    # the tagger's model is parsed when tasks.tag is imported (~0.25 s): only runs that
+    # store something pay it (a re-run with nothing new does not)
+    from tasks.tag import tag_many  # noqa: PLC0415
+
     articles = [d.article for d in drafts if d.article is not None]
     tags: list[Tag] = tag_many([(a.title, a.text) for a in articles])
     return [ArticleTag(a.id, t) for a, t in zip(articles, tags, strict=True)]

@@ -26,6 +26,7 @@ from tasks.feeds import read_feeds_file
 if TYPE_CHECKING:
     from prefect.client.schemas.objects import State
 
+    from flows.backfill_run import DayRunner
     from flows.ingest_run import RunOutcome
     from tasks.backfill_plan import Mode
 
@@ -128,7 +129,7 @@ def run_backfill(
     return 0
 
 
-def _days_in_process(parent: InProcessRuntime) -> Any:
+def _days_in_process(parent: InProcessRuntime) -> DayRunner:
     """A backfill's day runner in-process: each day a plain call under its own run id."""
     from flows.backfill_run import DAY_FLOW, run_day  # noqa: PLC0415
     from flows.ingest_run import RunOutcome  # noqa: PLC0415

@@ -16,7 +16,8 @@ with the code being measured::
 
     python -m bench.site serve --n 2000 --feeds 20        # prints "READY <port>"
 
-Control routes under `/__bench__/` (stats, reset, latency) are not counted.
+Control routes under `/__bench__/` (stats, reset, latency, first: the wall-clock time of
+the first request of each kind since the last reset) are not counted.
 """
 
 from __future__ import annotations
@@ -646,6 +647,9 @@ class AsyncSiteServer:
     latency_s: float = 0.0
     counts: Counter[str] = field(default_factory=Counter)
     statuses: Counter[int] = field(default_factory=Counter)
+    first_at: dict[str, float] = field(default_factory=dict)
+    """Wall-clock time (`time.time()`) of the first request of each kind since the last reset:
+    a benchmark subtracts its client's launch time to get the client's start-up."""
 
     def __post_init__(self) -> None:
         self.routes = {p: _route(b, t) for p, (b, t) in self.documents.items()}
@@ -691,7 +695,9 @@ class AsyncSiteServer:
             return keep
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
-        self.counts[request_kind(path)] += 1
+        kind = request_kind(path)
+        self.counts[kind] += 1
+        self.first_at.setdefault(kind, time.time())
         route = self.routes.get(path)
         if route is None:
             self.statuses[404] += 1
@@ -714,10 +720,11 @@ class AsyncSiteServer:
         if action == "reset":
             self.counts.clear()
             self.statuses.clear()
+            self.first_at.clear()
         elif action == "latency":
             ms = parse_qs(urlsplit(target).query).get("ms", ["0"])[0]
             self.latency_s = float(ms) / 1000.0
-        body = json.dumps(self.stats()).encode()
+        body = json.dumps(self.first_at if action == "first" else self.stats()).encode()
         return (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
                 + str(len(body)).encode() + b"\r\n\r\n" + body)
 
@@ -907,6 +914,14 @@ def site_stats(base_url: str, action: str = "stats", **params: str) -> dict[str,
     query = "&".join(f"{k}={v}" for k, v in params.items())
     url = f"{base_url}{CONTROL_PREFIX}{action}" + (f"?{query}" if query else "")
     data: dict[str, int] = httpx.get(url, timeout=10).json()
+    return data
+
+
+def first_requests(base_url: str) -> dict[str, float]:
+    """Wall-clock time (`time.time()`) of the first feed, page... request since the last reset."""
+    import httpx
+
+    data: dict[str, float] = httpx.get(f"{base_url}{CONTROL_PREFIX}first", timeout=10).json()
     return data
 
 

@@ -1,75 +1,37 @@
-"""The backfill flow: re-tag, re-extract or re-fetch a window of dates, one child run a day.
+"""The backfill Prefect flows: shells over `flows.backfill_run`.
 
-Wiring only: windows, sitemap discovery, re-extraction and counting live in
-`tasks.backfill_plan` and `tasks.sitemaps`; fetching and loading reuse the
-nightly flow's `load_entries` (in `flows.common`); the one writer is `warehouse.Warehouse`.
-
-A run of `backfill` starts one `backfill-day` child flow run per UTC date of the
-window. Each day writes under its own run id and records a `runs` row naming
-its parent; when the parent run is retried it skips the days it finished.
+`backfill` (the deployment the UI starts) runs one `backfill-day` child flow run
+per UTC date of the window; `catch-up` refetches a late scheduled night. The
+wiring lives in `flows.backfill_run`, shared with one-off command-line runs in
+process; here it runs inside Prefect flow runs (stages as task runs, artifacts
+in the UI, a retried parent run skipping the days it finished).
 """
 
 from __future__ import annotations
 
-import time
-from collections import Counter
-from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime
-from functools import partial
-from typing import Any, Literal, cast
-from uuid import UUID
+from datetime import date, datetime
+from typing import Any, Literal
 
-from prefect import flow, get_run_logger
-from prefect.artifacts import (
-    create_progress_artifact,
-    create_table_artifact,
-    update_progress_artifact,
-)
+from prefect import flow
 from prefect.client.schemas.objects import State
-from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.common import current_run_id, fatal, heartbeats_off, load_entries
-from tasks.backfill_plan import (
-    DayCounts,
-    Mode,
-    add_counts,
-    backfill_lines,
-    backfill_summary,
-    backfill_table,
-    count_tags,
-    counts_from_json,
-    counts_to_json,
-    day_bounds,
-    day_counts_from_summary,
-    day_params,
-    discover_task,
-    discovery_log,
-    entries_by_day,
-    entries_in_window,
-    merge_entries,
-    reextract_batch,
-    retag_batch,
-    select_sources,
-    sitemap_entries,
-    sites_of,
-    window_days,
+from flows.backfill_run import (
+    CATCH_UP_FLOW,
+    DAY_FLOW,
+    PARENT_FLOW,
+    run_backfill,
+    run_catch_up,
+    run_day,
 )
-from tasks.config import Settings
+from flows.ingest_run import RunOutcome
+from flows.prefect_runtime import PrefectRuntime, fatal, flow_result, heartbeats_off
+from tasks.backfill_plan import Mode
 from tasks.errors import FatalError
-from tasks.feeds import read_feeds_file
-from tasks.fetch import RobotsCache, fetch_documents
-from tasks.pipeline import distinct_entries, fetch_feeds_task, keep_unseen, unreached_sources
-from tasks.progress import report_progress
-from tasks.records import Entry, FetchKind, FetchLogEntry, LoadBatch
-from tasks.urls import host_of
-from warehouse import Warehouse, completed_child_runs, require_sources, require_warehouse
+from tasks.records import Entry
 
-FAILED_URLS_LOGGED = 10
 THREADS: ThreadPoolTaskRunner[Any] = ThreadPoolTaskRunner(max_workers=4)
-PARENT_FLOW = "backfill"
-DAY_FLOW = "backfill-day"
-CATCH_UP_FLOW = "catch-up"
+
 
 # --------------------------------------------------------------------------- the parent
 @flow(
@@ -97,148 +59,27 @@ def backfill(
             refetch = find the window's article URLs in the sources' sitemaps and feeds and
             ingest the ones the warehouse does not have.
         sources: Source names from the feeds file to limit the backfill to; empty means all.
-        db: Path of the warehouse file; empty means NEWSWIRE_DB or data/newswire.ducklake.
+        db: The warehouse (catalog path or postgres: catalog); empty means NEWSWIRE_DB or
+            data/newswire.ducklake.
         feeds: Path of the feeds CSV (refetch reads it); empty means NEWSWIRE_FEEDS or the
             bundled seeds/feeds.csv.
     """
-    logger = get_run_logger()
-    run_id = current_run_id()
     try:
-        settings = Settings.from_env(feeds_path=feeds or None, db_path=db or None)
-        days = window_days(start, end)
-        require_warehouse(settings.db_path)  # a backfill reworks a warehouse, never makes one
-        require_sources(settings.db_path, sources)
-        params = {"start": start.isoformat(), "end": end.isoformat(), "mode": mode,
-                  "sources": list(sources), "began_at": datetime.now(UTC).isoformat()}
-        done = completed_days(settings, run_id)
-        plan, log, feed_urls = _plan_days(settings, mode, days, sources)
+        outcome = run_backfill(PrefectRuntime(), start, end, mode, sources, db, feeds,
+                               day_flow_run)
     except FatalError as exc:
         return fatal(exc)
-
-    todo = [d for d in days if d not in done]
-    if done:
-        logger.info("resuming: %d of %d days already done by this run", len(days) - len(todo),
-                    len(days))
-    progress = cast(UUID, create_progress_artifact(
-        progress=100.0 * (len(days) - len(todo)) / len(days),
-        description=f"backfill {mode} {start}..{end}: days done",
-    ))
-    counts = add_counts(*done.values())
-    finished = len(days) - len(todo)
-    failure: str | None = None
-    with heartbeats_off():  # no 0-1 s heartbeat wait at the end of every day
-        for day in todo:
-            state = backfill_day(
-                day=day, mode=mode, sources=list(sources), db=str(settings.db_path),
-                feeds=str(settings.feeds_path), parent=run_id, entries=plan.get(day, []),
-                feed_urls=feed_urls, return_state=True,
-            )
-            if not state.is_completed():
-                failure = (f"day {day} failed ({state.message or state.name}); "
-                           f"retry this run to resume from {day}")
-                break
-            counts = add_counts(counts, counts_from_json(state.result()["counts"]))
-            finished += 1
-            update_progress_artifact(progress, progress=100.0 * finished / len(days))
-            report_progress("days", finished, len(days))
-
-    lines = backfill_lines(mode, start, end, counts, finished, len(days) - len(todo))
-    if mode == "refetch" and not failure and not any(plan.values()):
-        unreached = unreached_sources(log)
-        if unreached is not None:  # every feed failed: a dead network, not an empty window
-            lines += unreached[0]
-            failure = unreached[1]
-    summary = backfill_summary(run_id, counts)
-    # The parent's row is written last, in one go: a 'running' row left while the days
-    # hold the warehouse would be taken for an interrupted run.
-    with Warehouse.open(settings.db_path, run_id=run_id, on_wait=logger.warning,
-                        data_path=settings.data_path) as wh:
-        wh.start_run(run_id, PARENT_FLOW, params)
-        wh.load_batch(LoadBatch(run_id, fetch_log=tuple(log)))
-        wh.finish_run(run_id, summary, status="failed" if failure else "completed")
-    create_table_artifact(table=backfill_table(counts), key=PARENT_FLOW,
-                          description="; ".join(lines))
-    for line in lines:
-        logger.info(line)
-    totals = sum(counts.values(), DayCounts())
-    result = {
-        "run_id": run_id,
-        "mode": mode,
-        "days": len(days),
-        "days_skipped": len(done),
-        "processed": totals.processed,
-        "articles_new": totals.new,
-        "articles_failed": totals.failed,
-        "china_japan": totals.china_japan,
-        "lines": lines,
-    }
-    if failure:
-        logger.error("%s", failure)
-        return Failed(message=failure, data=result)
-    return result
+    return flow_result(outcome)
 
 
-def completed_days(settings: Settings, parent: str) -> dict[date, dict[str, DayCounts]]:
-    """Days this backfill run finished before (a retried run), with their counts."""
-    return {
-        date.fromisoformat(day): day_counts_from_summary(summary)
-        for day, summary in completed_child_runs(settings.db_path, DAY_FLOW, parent)
-    }
-
-
-def _plan_days(
-    settings: Settings, mode: Mode, days: Sequence[date], names: Sequence[str]
-) -> tuple[dict[date, list[Entry]], list[FetchLogEntry], dict[str, str]]:
-    """For refetch: the window's entries per day, the discovery's log rows, feed URLs."""
-    if mode != "refetch":
-        return {}, [], {}
-    entries, log, feed_urls = find_entries(settings, days[0], days[-1], names)
-    return entries_by_day(entries), log, feed_urls
-
-
-def find_entries(
-    settings: Settings, first: date, last: date, names: Sequence[str],
-    since: datetime | None = None, until: datetime | None = None,
-) -> tuple[list[Entry], list[FetchLogEntry], dict[str, str]]:
-    """The window's article URLs from the feeds and the sites' sitemaps.
-
-    Returns the entries (each article once, feed entries first), the fetch_log rows of
-    every feed, robots.txt and sitemap read, and the feed URL of each source.
-    """
-    logger = get_run_logger()
-    window = day_bounds(first, last) if since is None or until is None else (since, until)
-    all_sources = read_feeds_file(settings.feeds_path)
-    selected = select_sources(all_sources, names)
-    chosen = {s.name for s in selected}
-    deadline = time.monotonic() + settings.run_budget_s
-
-    outcomes = fetch_feeds_task(selected, {}, settings, deadline)
-    log = [row for o in outcomes for row in o.log]
-    from_feeds = entries_in_window(distinct_entries(outcomes), *window)
-
-    robots = RobotsCache()
-    from_sitemaps: list[Entry] = []
-    for site, candidates in sites_of(all_sources).items():
-        if not chosen & {s.name for s in candidates}:
-            continue
-        fetch = partial(_fetch_documents, settings, robots, host_of(site), deadline)
-        found = discover_task(site, *window, fetch)
-        log += discovery_log(found, candidates[0].name if len(candidates) == 1 else None)
-        from_sitemaps += sitemap_entries(found.entries, candidates, chosen)
-
-    entries = merge_entries(from_feeds, from_sitemaps)
-    logger.info("[%s, %s): %d article URLs (%d from feeds, %d more from sitemaps)",
-                window[0].isoformat(), window[1].isoformat(), len(entries), len(from_feeds),
-                len(entries) - len(from_feeds))
-    return entries, log, {s.name: s.url for s in all_sources}
-
-
-def _fetch_documents(
-    settings: Settings, robots: RobotsCache, host: str, deadline: float,
-    urls: Sequence[str], kind: FetchKind,
-) -> list[Any]:
-    return fetch_documents(urls, settings, robots, kind=kind, trusted_host=host,
-                           deadline=deadline)
+def day_flow_run(params: dict[str, Any]) -> RunOutcome:
+    """One day as a `backfill-day` child flow run (with no heartbeat wait at its end)."""
+    with heartbeats_off():
+        state = backfill_day(**params, return_state=True)
+    if not state.is_completed():
+        return RunOutcome({}, state.message or state.name)
+    result: dict[str, Any] = state.result()
+    return RunOutcome(result)
 
 
 # --------------------------------------------------------------------------- one day
@@ -272,77 +113,7 @@ def backfill_day(
         entries: For refetch, the day's article URLs found by the parent.
         feed_urls: For refetch, the feed URL of each source (the address guard's exemption).
     """
-    logger = get_run_logger()
-    run_id = current_run_id()
-    settings = Settings.from_env(feeds_path=feeds or None, db_path=db or None)
-    with Warehouse.open(settings.db_path, run_id=run_id, on_wait=logger.warning,
-                        data_path=settings.data_path) as wh:
-        wh.start_run(run_id, DAY_FLOW, day_params(parent, day, mode, sources))
-        try:
-            if mode == "refetch":
-                counts = _refetch(wh, run_id, entries, feed_urls, settings, f"refetch {day}")
-            elif mode == "reextract":
-                counts = _reextract_day(wh, run_id, day, sources, settings)
-            else:
-                counts = _retag_day(wh, run_id, day, sources, settings)
-        except BaseException:
-            wh.finish_run(run_id, backfill_summary(run_id, {}), status="failed")
-            raise
-        wh.finish_run(run_id, backfill_summary(run_id, counts))
-    create_table_artifact(table=backfill_table(counts), description=f"backfill {mode} {day}")
-    return {"day": day.isoformat(), "counts": counts_to_json(counts)}
-
-
-def _retag_day(
-    wh: Warehouse, run_id: str, day: date, sources: Sequence[str], settings: Settings
-) -> dict[str, DayCounts]:
-    logger = get_run_logger()
-    counts: dict[str, DayCounts] = {}
-    for no, batch in enumerate(wh.article_batches(day, day, sources, settings.batch_size)):
-        tags = retag_batch(day, no, batch)
-        wh.load_batch(LoadBatch(run_id, tags=tuple(tags)))
-        counts = add_counts(counts, count_tags(tags, {a.id: a.source for a in batch}))
-        logger.info("%s batch %d: %d articles re-tagged", day, no + 1, len(tags))
-    return counts
-
-
-def _reextract_day(
-    wh: Warehouse, run_id: str, day: date, sources: Sequence[str], settings: Settings
-) -> dict[str, DayCounts]:
-    logger = get_run_logger()
-    counts: dict[str, DayCounts] = {}
-    for no, batch in enumerate(wh.article_batches(day, day, sources, settings.batch_size)):
-        result = reextract_batch(day, no, batch, settings)
-        wh.update_articles(result.articles)
-        tags = retag_batch(day, no, list(result.articles))
-        wh.load_batch(LoadBatch(run_id, tags=tuple(tags)))
-        failed = {s: DayCounts(processed=n, failed=n)
-                  for s, n in Counter(s for s, _ in result.failed).items()}
-        counts = add_counts(counts, failed,
-                            count_tags(tags, {a.id: a.source for a in result.articles}))
-        logger.info("%s batch %d: %d re-extracted, %d failed, %d without a stored page", day,
-                    no + 1, len(result.articles), len(result.failed), result.without_page)
-        for _, line in result.failed[:FAILED_URLS_LOGGED]:
-            logger.warning("not re-extracted (stored body kept): %s", line)
-    return counts
-
-
-def _refetch(
-    wh: Warehouse, run_id: str, entries: Sequence[Entry], feed_urls: Mapping[str, str],
-    settings: Settings, label: str,
-) -> dict[str, DayCounts]:
-    """Ingest the entries the warehouse does not hold yet; counts per source."""
-    missing = keep_unseen(entries, wh.unseen([e.canonical_url for e in entries]))
-    get_run_logger().info("%s: %d article URLs, %d not in the warehouse", label, len(entries),
-                          len(missing))
-    deadline = time.monotonic() + settings.run_budget_s
-    load_entries(wh, run_id, missing, dict(feed_urls), settings, deadline, label)
-    found, fetched = Counter(e.source for e in entries), Counter(e.source for e in missing)
-    stored = wh.run_counts(run_id)
-    return {
-        name: DayCounts(found[name], fetched[name], *stored.get(name, (0, 0, 0)))
-        for name in sorted(set(found) | set(stored))
-    }
+    return run_day(PrefectRuntime(), day, mode, sources, db, feeds, parent, entries, feed_urls)
 
 
 # --------------------------------------------------------------------------- catch-up
@@ -362,22 +133,4 @@ def catch_up(since: datetime, until: datetime, feeds: str = "", db: str = "") ->
         feeds: Path of the feeds CSV.
         db: Path of the warehouse file.
     """
-    logger = get_run_logger()
-    run_id = current_run_id()
-    settings = Settings.from_env(feeds_path=feeds or None, db_path=db or None)
-    since, until = since.astimezone(UTC), until.astimezone(UTC)
-    entries, log, feed_urls = find_entries(settings, since.date(), until.date(), [],
-                                           since=since, until=until)
-    with Warehouse.open(settings.db_path, run_id=run_id, on_wait=logger.warning,
-                        data_path=settings.data_path) as wh:
-        wh.start_run(run_id, CATCH_UP_FLOW, {"since": since.isoformat(),
-                                            "until": until.isoformat()})
-        wh.load_batch(LoadBatch(run_id, fetch_log=tuple(log)))
-        counts = _refetch(wh, run_id, entries, feed_urls, settings, CATCH_UP_FLOW)
-        wh.finish_run(run_id, backfill_summary(run_id, counts))
-    lines = backfill_lines("refetch", since.date(), until.date(), counts, 1, 0)
-    create_table_artifact(table=backfill_table(counts), key=CATCH_UP_FLOW,
-                          description="; ".join(lines))
-    for line in lines:
-        logger.info(line)
-    return {"run_id": run_id, "counts": counts_to_json(counts), "lines": lines}
+    return run_catch_up(PrefectRuntime(), since, until, feeds, db)

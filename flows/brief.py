@@ -13,11 +13,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from prefect import task
-from prefect.artifacts import create_link_artifact, create_markdown_artifact
-from prefect.cache_policies import NO_CACHE
-
 from tasks.brief import parse_since, render_html, render_markdown
+from tasks.lazy_task import lazy_task
 from tasks.records import BriefData
 from warehouse.brief_queries import brief_data
 
@@ -70,13 +67,24 @@ def brief_path(out_dir: Path, now: datetime) -> Path:
     return out_dir / f"brief-{now.astimezone(UTC):%Y-%m-%d}.html"
 
 
-@task(name="publish-brief", cache_policy=NO_CACHE, persist_result=False)
+def write_daily_brief(
+    db: Path, out_dir: Path, since: str = NIGHTLY_SINCE
+) -> tuple[BriefData, str, Path]:
+    """Write the day's brief next to the warehouse; returns its data, HTML and path."""
+    now = datetime.now(UTC)
+    data, html = build_brief(db, since, now)
+    path = write_text_atomically(brief_path(out_dir, now), html).resolve()
+    return data, html, path
+
+
+@lazy_task(name="publish-brief", persist_result=False)
 def publish_brief_artifacts(db: Path, out_dir: Path, since: str = NIGHTLY_SINCE) -> Path:
     """Write the brief next to the warehouse and publish it as Prefect artifacts.
 
     A markdown artifact (key `china-japan-brief`) carries the counts and the top
     stories per topic; a link artifact (key `china-japan-brief-file`) points at
     the HTML file. Keyed artifacts keep their history on the Artifacts page.
+    A run in-process, with no Prefect API, writes the file only (`write_daily_brief`).
 
     Args:
         db: The published warehouse snapshot.
@@ -86,9 +94,12 @@ def publish_brief_artifacts(db: Path, out_dir: Path, since: str = NIGHTLY_SINCE)
     Returns:
         The HTML file written.
     """
-    now = datetime.now(UTC)
-    data, html = build_brief(db, since, now)
-    path = write_text_atomically(brief_path(out_dir, now), html).resolve()
+    from prefect.artifacts import (  # noqa: PLC0415 (a task run: Prefect is loaded)
+        create_link_artifact,
+        create_markdown_artifact,
+    )
+
+    data, _, path = write_daily_brief(db, out_dir, since)
     create_markdown_artifact(
         markdown=render_markdown(data, html_path=str(path)),
         key=MARKDOWN_KEY,

@@ -8,7 +8,7 @@ Exit codes (one table, also in docs/cli.md):
     130  interrupted (Ctrl-C, SIGTERM)
 
 Errors print one line; `--debug` (or NEWSWIRE_DEBUG=1) adds the traceback.
-Prefect's own log lines go to the run's log, not the terminal, unless `-v`.
+A run's log lines (Prefect's, or an in-process run's) stay off the terminal unless `-v`.
 """
 
 from __future__ import annotations
@@ -142,14 +142,15 @@ def _command(sub: Any, name: str, help_text: str) -> argparse.ArgumentParser:
 def _common_args(p: argparse.ArgumentParser, default: object) -> None:
     """-v and --debug, accepted before or after the command."""
     p.add_argument("-v", "--verbose", action="store_true", default=default,
-                   help="show Prefect's log lines on the terminal")
+                   help="show the run's log lines on the terminal")
     p.add_argument("--debug", action="store_true", default=default,
                    help=f"show tracebacks of errors (also {DEBUG_ENV}=1)")
 
 
 def _db_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", type=Path, default=None,
-                   help="warehouse file (default: NEWSWIRE_DB or data/newswire.ducklake)")
+    p.add_argument("--db", default=None,
+                   help="the warehouse: a catalog file, or postgres:dbname=… host=… "
+                        "(default: NEWSWIRE_DB or data/newswire.ducklake)")
 
 
 def _date(value: str) -> date:
@@ -235,16 +236,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from warehouse.lake import refuse_non_warehouse
 
     refuse_non_warehouse(settings.db_path)  # likewise a --db that holds something else
-    if not settings.dask_address:
-        from tasks.extract import start_pool
+    from flows import runs  # deferred: a run's imports cost a second; `sql` should not pay it
 
-        start_pool(settings.extract_workers)  # its workers load while Prefect is imported
-
-    from flows import runs  # deferred: importing Prefect costs seconds; `sql` should not pay it
+    runs.check_prefect_api()  # a configured API that does not answer fails here, in one line
 
     gc.freeze()  # the imported modules live as long as the run: collections need not walk them
     try:
-        return runs.run_ingest(settings)
+        return runs.run_ingest(settings, verbose=bool(args.verbose))
     finally:
         gc.unfreeze()
 
@@ -253,14 +251,15 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     from tasks.backfill_plan import window_days
     from warehouse import require_sources, require_warehouse
 
-    window_days(args.start, args.end)  # a bad window fails here, before a Prefect run starts
+    window_days(args.start, args.end)  # a bad window fails here, before a run starts
     settings = Settings.from_env(db_path=args.db, feeds_path=args.feeds, dask_address=args.dask)
     require_warehouse(settings.db_path)  # a backfill reworks a warehouse; it never makes one
     require_sources(settings.db_path, args.sources)
 
     from flows import runs
 
-    return runs.run_backfill(settings, args.start, args.end, args.mode, args.sources)
+    return runs.run_backfill(settings, args.start, args.end, args.mode, args.sources,
+                             verbose=bool(args.verbose))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

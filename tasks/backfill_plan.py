@@ -19,12 +19,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal, Protocol
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
-
 from tasks.config import Settings
 from tasks.errors import ConfigError
 from tasks.extract import extract_many
+from tasks.lazy_task import lazy_task
 from tasks.pipeline import log_entry, word_count
 from tasks.records import (
     Article,
@@ -417,19 +415,19 @@ def day_params(parent: str, day: date, mode: Mode, sources: Sequence[str]) -> di
 
 
 # --------------------------------------------------------------------------- Prefect tasks
-@task(name="discover-sitemaps", task_run_name="sitemaps-{site}", cache_policy=NO_CACHE)
+@lazy_task(name="discover-sitemaps", task_run_name="sitemaps-{site}")
 def discover_task(site: str, since: datetime, until: datetime, fetch: Fetch) -> Discovery:
     """Walk one site's sitemaps for the window's article URLs."""
     return discover(site, since, until, fetch)
 
 
-@task(name="retag", task_run_name="retag-{day}-b{batch_no}", cache_policy=NO_CACHE)
+@lazy_task(name="retag", task_run_name="retag-{day}-b{batch_no}")
 def retag_batch(day: date, batch_no: int, articles: Sequence[Taggable]) -> list[ArticleTag]:
     """Re-tag one batch of stored articles with the current tagger."""
     return retag(articles)
 
 
-@task(name="reextract", task_run_name="reextract-{day}-b{batch_no}", cache_policy=NO_CACHE)
+@lazy_task(name="reextract", task_run_name="reextract-{day}-b{batch_no}")
 def reextract_batch(
     day: date, batch_no: int, stored: Sequence[StoredPageArticle], settings: Settings
 ) -> Reextracted:

@@ -11,7 +11,8 @@ A batch's extraction and tagging is one `extract-tag` task run. Without
 the local process pool, while the flow thread loads the batch before.
 
 With an address, the task run is sent through prefect-dask's `DaskTaskRunner`
-to the scheduler at that address:
+to the scheduler at that address (a run in-process, without Prefect's engine, sends
+the plain function to the scheduler as a Dask task, the same way):
 
 - a batch's fetched pages travel to a worker once, inside the submitted task; its
   drafts and tags (with the gzip'd HTML the warehouse keeps) travel back once;
@@ -34,24 +35,21 @@ import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
-from prefect.futures import PrefectFuture
-
 from tasks.config import Settings
 from tasks.errors import FatalError
 from tasks.extract import extract_page, start_pool
+from tasks.lazy_task import PREFECT_STAGES, Pending, Stages, lazy_task
 from tasks.pipeline import Draft, draft_articles, tag_drafts
 from tasks.records import ArticleTag, Entry, Failure, Response
-from tasks.tag import tag_article
 
 if TYPE_CHECKING:  # Dask is imported only by runs that use it (it costs 0.2 s to import)
-    from prefect_dask.task_runners import DaskTaskRunner, PrefectDaskFuture
+    from distributed import Client
+    from prefect_dask.task_runners import PrefectDaskFuture
 
 __all__ = [
     "DaskStage",
@@ -128,6 +126,8 @@ def extract_and_tag(
 
 def warm_up() -> int:
     """Load the extractor and the tagger in this process; returns the warm-up body's length."""
+    from tasks.tag import tag_article  # noqa: PLC0415 (see tasks.pipeline.tag_drafts)
+
     extracted = extract_page(WARM_UP_HTML, "text/html; charset=utf-8", None, min_chars=0)
     tag_article("Warm-up", "warm-up")
     return 0 if isinstance(extracted, Failure) else len(extracted.text)
@@ -163,12 +163,7 @@ class Shipment:
         return len(self.entries)
 
 
-@task(
-    name="extract-tag",
-    task_run_name="extract-tag-b{batch_no}",
-    cache_policy=NO_CACHE,
-    persist_result=False,
-)
+@lazy_task(name="extract-tag", task_run_name="extract-tag-b{batch_no}", persist_result=False)
 def extract_tag_batch(batch_no: int, shipment: Shipment, settings: Settings) -> FinishedBatch:
     """Extract and tag one batch, in the local pool or on a Dask worker (see `extract_and_tag`)."""
     return extract_and_tag(batch_no, shipment.entries, shipment.fetched, settings)
@@ -184,16 +179,18 @@ class LocalStage:
     """Extract and tag each batch in a thread of the flow, while the flow thread loads.
 
     `submit` hands a batch to an `extract-tag` task run in a thread of the flow's
-    task runner, where its pages queue in the process pool behind the batch
-    before; `finished` waits for the oldest batch only once a newer one is in
-    the pool, so the extraction workers never idle while the flow thread loads.
+    task runner (for a run in-process, `stages` runs it in a plain thread), where
+    its pages queue in the process pool behind the batch before; `finished` waits
+    for the oldest batch only once a newer one is in the pool, so the extraction
+    workers never idle while the flow thread loads.
     """
 
     settings: Settings
     seconds: MutableMapping[str, float]
     work: MutableMapping[str, float]
+    stages: Stages = PREFECT_STAGES
     limit: int = LOCAL_IN_FLIGHT
-    _pending: deque[PrefectFuture[FinishedBatch]] = field(default_factory=deque)
+    _pending: deque[Pending[FinishedBatch]] = field(default_factory=deque)
     _pool_busy_until: float = float("-inf")
 
     def __post_init__(self) -> None:
@@ -203,7 +200,8 @@ class LocalStage:
         self, batch_no: int, entries: list[Entry], fetched: list[Response | Failure]
     ) -> None:
         self._pending.append(
-            extract_tag_batch.submit(batch_no, Shipment(entries, fetched), self.settings)
+            self.stages.submit(extract_tag_batch, batch_no, Shipment(entries, fetched),
+                               self.settings)
         )
 
     def finished(self, *, last: bool) -> Iterator[FinishedBatch]:
@@ -220,6 +218,10 @@ class LocalStage:
             yield done
 
 
+BatchSubmit = Callable[[int, Shipment, Settings], Pending[FinishedBatch]]
+"""Sends one batch to the cluster: through prefect-dask's task runner, or to Dask directly."""
+
+
 @dataclass
 class DaskStage:
     """Send each batch to a Dask cluster as one `extract-tag` task run; collect them in order.
@@ -232,21 +234,20 @@ class DaskStage:
     settings: Settings
     seconds: MutableMapping[str, float]
     work: MutableMapping[str, float]
-    runner: DaskTaskRunner
+    send: BatchSubmit
     limit: int = MIN_IN_FLIGHT
-    _pending: deque[PrefectDaskFuture[FinishedBatch]] = field(default_factory=deque)
+    _pending: deque[Pending[FinishedBatch]] = field(default_factory=deque)
 
     def submit(
         self, batch_no: int, entries: list[Entry], fetched: list[Response | Failure]
     ) -> None:
         started = time.perf_counter()
-        parameters = {"batch_no": batch_no, "shipment": Shipment(entries, fetched),
-                      "settings": replace(self.settings, extract_workers=0)}
         import dask  # noqa: PLC0415 (see the TYPE_CHECKING import)
 
         with dask.config.set({"distributed.admin.large-graph-warning-threshold":
                               GRAPH_WARNING_THRESHOLD}):
-            future = self.runner.submit(extract_tag_batch, parameters)
+            future = self.send(batch_no, Shipment(entries, fetched),
+                               replace(self.settings, extract_workers=0))
         self._pending.append(future)
         self.seconds["dask_submit"] += time.perf_counter() - started
 
@@ -264,13 +265,18 @@ class DaskStage:
 
 @contextmanager
 def open_batch_stage(
-    settings: Settings, seconds: MutableMapping[str, float], work: MutableMapping[str, float]
+    settings: Settings,
+    seconds: MutableMapping[str, float],
+    work: MutableMapping[str, float],
+    stages: Stages = PREFECT_STAGES,
 ) -> Iterator[BatchStage]:
     """The stage for a run: a Dask cluster when `settings.dask_address` is set, else local.
 
     `seconds` gets the flow thread's waits on the stage; `work` the seconds the
     task runs spent extracting (locally: while the pool had work; on Dask: summed
-    over worker threads) and tagging.
+    over worker threads) and tagging. `stages` runs the stage's task runs: Prefect's
+    engine by default (on Dask: prefect-dask's task runner); a run in-process
+    (`InProcessStages`) runs them in threads here, or as plain Dask tasks.
 
     The flow process waits for the scheduler as long as Dask's
     `distributed.comm.timeouts.connect` allows (30 s unless
@@ -280,24 +286,67 @@ def open_batch_stage(
         FatalError: the Dask scheduler at `settings.dask_address` cannot be reached.
     """
     if not settings.dask_address:
-        yield LocalStage(settings, seconds, work)
+        yield LocalStage(settings, seconds, work, stages)
+        return
+    address = settings.dask_address
+    if stages is not PREFECT_STAGES:
+        with _plain_dask(address) as client:
+            def send_plain(no: int, shipment: Shipment, s: Settings) -> Pending[FinishedBatch]:
+                future: Pending[FinishedBatch] = client.submit(
+                    extract_tag_batch.fn, no, shipment, s, pure=False,
+                    key=f"{TASK_KEY_PREFIX}-{uuid.uuid4().hex}")
+                return future
+
+            yield _dask_stage(settings, seconds, work, client, address, send_plain)
         return
     from prefect_dask.task_runners import DaskTaskRunner  # noqa: PLC0415 (only Dask runs)
 
-    address = settings.dask_address
     runner = DaskTaskRunner(address=address)
     with runner:
-        threads = _connect(runner, address)
-        limit = in_flight_limit(threads)
-        logger.info("extracting on the Dask cluster at %s: %d worker threads, %d batches in "
-                    "flight", address, threads, limit)
-        yield DaskStage(settings, seconds, work, runner, limit)
+        try:
+            prefect_client = runner.client
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise FatalError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
+
+        def send_task(no: int, shipment: Shipment, s: Settings) -> Pending[FinishedBatch]:
+            parameters = {"batch_no": no, "shipment": shipment, "settings": s}
+            future: PrefectDaskFuture[FinishedBatch] = runner.submit(extract_tag_batch.task,
+                                                                     parameters)
+            return future
+
+        yield _dask_stage(settings, seconds, work, prefect_client, address, send_task)
 
 
-def _connect(runner: DaskTaskRunner, address: str) -> int:
-    """Connect to the scheduler and warm its workers up; returns the cluster's worker threads."""
+TASK_KEY_PREFIX = "extract_tag_batch"
+"""Dask key prefix of a batch sent without Prefect: the same as prefect-dask's task runs."""
+
+
+@contextmanager
+def _plain_dask(address: str) -> Iterator[Client]:
+    from distributed import Client  # noqa: PLC0415 (only Dask runs)
+
     try:
-        client = runner.client
+        client = Client(address, set_as_default=False)  # type: ignore[no-untyped-call]
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise FatalError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
+    with client:
+        yield client
+
+
+def _dask_stage(
+    settings: Settings, seconds: MutableMapping[str, float], work: MutableMapping[str, float],
+    client: Client, address: str, send: BatchSubmit,
+) -> DaskStage:
+    threads = _connect(client, address)
+    limit = in_flight_limit(threads)
+    logger.info("extracting on the Dask cluster at %s: %d worker threads, %d batches in "
+                "flight", address, threads, limit)
+    return DaskStage(settings, seconds, work, send, limit)
+
+
+def _connect(client: Client, address: str) -> int:
+    """Warm the cluster's workers up; returns the cluster's worker threads."""
+    try:
         per_worker: dict[str, int] = client.nthreads()  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError, ValueError) as exc:
         raise FatalError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc

@@ -2,8 +2,8 @@
 
 A run goes feeds → entries → batches of pages → drafts → tags → one LoadBatch per
 batch. Each function here works on a whole batch of plain records and can be
-called without Prefect; the `@task` wrappers at the bottom only give the
-stage × batch a name in the UI.
+called without Prefect; the task wrappers at the bottom (`lazy_task`: Prefect is imported
+only by runs that go through its engine) only give the stage × batch a name in the UI.
 """
 
 from __future__ import annotations
@@ -18,13 +18,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TypeGuard, TypeVar
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
-
 from tasks.config import Settings
 from tasks.extract import extract_many, fingerprint, map_in_pool
 from tasks.feeds import ParsedFeed, parse_feed_job
 from tasks.fetch import PageRequest, RobotsCache, fetch_feeds, fetch_pages
+from tasks.lazy_task import lazy_task
 from tasks.records import (
     Article,
     ArticleTag,
@@ -44,7 +42,6 @@ from tasks.records import (
     StoredPage,
     Tag,
 )
-from tasks.tag import tag_many
 from tasks.urls import article_id
 
 logger = logging.getLogger(__name__)
@@ -331,6 +328,10 @@ _CJK_CHAR = re.compile("[\u3040-\u9fff\uac00-\ud7af]")
 # --------------------------------------------------------------------------- tags and load
 def tag_drafts(drafts: Sequence[Draft]) -> list[ArticleTag]:
     """Tag every article of a batch."""
+    # the tagger's model is parsed when tasks.tag is imported (~0.25 s): only runs that
+    # store something pay it (a re-run with nothing new does not)
+    from tasks.tag import tag_many  # noqa: PLC0415
+
     articles = [d.article for d in drafts if d.article is not None]
     tags: list[Tag] = tag_many([(a.title, a.text) for a in articles])
     return [ArticleTag(a.id, t) for a, t in zip(articles, tags, strict=True)]
@@ -500,7 +501,7 @@ def timed(acc: dict[str, float], stage: str, started: float) -> float:
 
 
 # --------------------------------------------------------------------------- Prefect tasks
-@task(name="fetch-feeds", cache_policy=NO_CACHE)
+@lazy_task(name="fetch-feeds")
 def fetch_feeds_task(
     sources: list[Source], states: dict[str, FeedState], settings: Settings, deadline: float | None
 ) -> list[FeedOutcome]:
@@ -509,7 +510,7 @@ def fetch_feeds_task(
     return read_feeds(sources, fetched, workers=settings.extract_workers)
 
 
-@task(name="fetch-pages", task_run_name="fetch-b{batch_no}", cache_policy=NO_CACHE)
+@lazy_task(name="fetch-pages", task_run_name="fetch-b{batch_no}")
 def fetch_batch(
     batch_no: int,
     requests: list[PageRequest],

@@ -58,6 +58,7 @@ WRITER_CONFIG: dict[str, str | bool | int] = {
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 MAINTAINED_AT_KEY = "maintained_at"
 MAINTAIN_EVERY = timedelta(hours=20)  # once a night, whatever the schedule's jitter
+ORPHAN_GRACE = timedelta(days=1)  # a shared catalog's other writers may be mid-commit
 FEED_STATUSES = ("ok", "unchanged", "failed")
 RUN_END_STATUSES = ("completed", "failed")
 
@@ -679,17 +680,26 @@ class Warehouse:
             expired = self.con.execute(
                 f"call ducklake_expire_snapshots('{catalog}', older_than => ?)", [cutoff]
             ).fetchall()
+            # files of expired snapshots wait a day (at most the retention) for readers
+            # that still had such a snapshot open
+            scheduled_cutoff = datetime.now(UTC) - min(timedelta(days=retention_days),
+                                                       ORPHAN_GRACE)
             doomed = [str(r[0]) for r in self.con.execute(
                 f"call ducklake_cleanup_old_files('{catalog}', dry_run => true, "
-                "older_than => ?)", [cutoff]).fetchall()]
+                "older_than => ?)", [scheduled_cutoff]).fetchall()]
+            # files no snapshot ever listed: what a killed writer wrote before its commit.
+            # With the lock held no other writer can be mid-commit, so all of them go;
+            # a shared (Postgres) catalog keeps the last day's, which may be in flight.
+            orphan_cutoff = datetime.now(UTC) - (ORPHAN_GRACE if self._lock is None
+                                                 else timedelta(0))
             doomed += [str(r[0]) for r in self.con.execute(
                 f"call ducklake_delete_orphaned_files('{catalog}', dry_run => true, "
-                "older_than => ?)", [cutoff]).fetchall()]
+                "older_than => ?)", [orphan_cutoff]).fetchall()]
             reclaimed = sum(os.path.getsize(p) for p in doomed if os.path.exists(p))
             self.con.execute(f"call ducklake_cleanup_old_files('{catalog}', older_than => ?)",
-                             [cutoff])
+                             [scheduled_cutoff])
             self.con.execute(f"call ducklake_delete_orphaned_files('{catalog}', older_than => ?)",
-                             [cutoff])
+                             [orphan_cutoff])
             left = self.con.execute(
                 f"select (select count(*) from ducklake_snapshots('{catalog}')), "
                 f"(select count(*) from {self.lake.metadata}.ducklake_data_file "

@@ -25,6 +25,7 @@ from prefect.settings import (
 )
 
 import flows.backfill as backfill_module
+import flows.backfill_run as backfill_run
 from tasks.records import Source
 from tests.conftest import rows, run_cli
 from warehouse import Warehouse
@@ -71,13 +72,13 @@ def test_day_runs_start_with_heartbeats_off_while_the_parent_has_them(
     with Warehouse.open(db, run_id="setup") as wh:
         wh.sync_sources([Source("Demo Daily", "http://127.0.0.1:9/rss")], "seed")
     seen: list[int | None] = []
-    real_retag_day = backfill_module._retag_day
+    real_retag_day = backfill_run._retag_day
 
     def retag_day(*args: Any, **kwargs: Any) -> Any:
         seen.append(get_current_settings().flows.heartbeat_frequency)
         return real_retag_day(*args, **kwargs)
 
-    monkeypatch.setattr(backfill_module, "_retag_day", retag_day)
+    monkeypatch.setattr(backfill_run, "_retag_day", retag_day)
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: 30,
                                      PREFECT_LOGGING_TO_API_ENABLED: False}):
         state = backfill_module.backfill(start=date(2025, 10, 1), end=date(2025, 10, 3),

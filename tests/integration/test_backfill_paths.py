@@ -21,6 +21,8 @@ from prefect.runtime import flow_run
 from prefect.settings import PREFECT_LOGGING_TO_API_ENABLED, temporary_settings
 
 import flows.backfill as backfill_module
+import flows.backfill_run as backfill_run
+import flows.prefect_runtime as prefect_runtime
 from flows.demo import demo_feeds_file, serve_demo_site
 from flows.localsite import LocalSite
 from tests.conftest import rows, run_cli
@@ -157,14 +159,14 @@ def test_a_retried_backfill_skips_the_days_it_finished(
                 make_article(f"{no}-a", text=LOREM, published_at=at_noon(day)),
                 make_article(f"{no}-b", source="daily", text=OTHER, published_at=at_noon(day)),
             ]))
-    real_run_id = backfill_module.current_run_id
+    real_run_id = prefect_runtime.current_run_id
 
     def parent_keeps_its_id() -> str:  # as a Prefect retry of the same flow run does
         return PARENT if flow_run.flow_name == "backfill" else real_run_id()
 
-    monkeypatch.setattr(backfill_module, "current_run_id", parent_keeps_its_id)
-    monkeypatch.setattr(backfill_module, "retag_batch",
-                        failing_on_first_try(backfill_module.retag_batch, DAYS[1]))
+    monkeypatch.setattr(prefect_runtime, "current_run_id", parent_keeps_its_id)
+    monkeypatch.setattr(backfill_run, "retag_batch",
+                        failing_on_first_try(backfill_run.retag_batch, DAYS[1]))
 
     def attempt() -> Any:
         # run logs stay in-process: their sender would outlive the session's server

@@ -8,16 +8,16 @@ loaded (mid-fetch of a later batch). The mid-load kill waits for the writer's te
 hook (`NEWSWIRE_TEST_SIGNAL_FILE`, warehouse/writer.py), which names the batch's
 URLs between BEGIN and COMMIT and holds the transaction open, so the kill is known
 to land inside a load; that batch must then be absent and a later run must load it. After every
-kill the writer's state (a copy of the live file and its WAL, as the next run
-will open them) and the published snapshot hold whole batches only. The fourth
-run completes the work: every article exactly once, with its page and its tag,
-the killed runs marked failed.
+kill the lake (what readers see and what the next run will open) holds whole batches
+only. The fourth run completes the work: every article exactly once, with its page and
+its tag, the killed runs marked failed; `newswire maintain` then deletes the files the
+killed commits wrote and never committed. The whole scenario runs twice: with a Prefect API (each
+run a Prefect flow run) and without one (each run in-process, without Prefect's engine).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -26,12 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import duckdb
 import pytest
 
 from bench.site import Site, generate_site
 from tests.conftest import NEWSWIRE, cli_env
 from tests.sites.base import LocalSite
+from warehouse import open_reader
 from warehouse.writer import TEST_SIGNAL_ENV
 
 PAGES = 40
@@ -68,11 +68,22 @@ def crash_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CrashSite]:
 
 
 # --------------------------------------------------------------------------- processes
+def run_env(api: str | None, **extra_env: str) -> dict[str, str]:
+    """The CLI's environment: against the session's Prefect API, or with none (in-process)."""
+    if api is not None:
+        return cli_env(api, **extra_env)
+    env = dict(os.environ, NEWSWIRE_PER_HOST_DELAY_S="0")
+    env.update(extra_env)
+    env.pop("PREFECT_API_URL", None)
+    env.pop("PREFECT_HOME", None)  # the session server's home: nothing there names an API
+    return env
+
+
 def start_ingest(
-    api: str, feeds: Path, db: Path, log: Path, **extra_env: str
+    api: str | None, feeds: Path, db: Path, log: Path, **extra_env: str
 ) -> subprocess.Popen[bytes]:
     """`newswire ingest` in its own process group, so one killpg takes its pool down too."""
-    env = cli_env(api, NEWSWIRE_BATCH_SIZE=str(BATCH_SIZE), NEWSWIRE_PER_HOST_DELAY_S="0",
+    env = run_env(api, NEWSWIRE_BATCH_SIZE=str(BATCH_SIZE), NEWSWIRE_PER_HOST_DELAY_S="0",
                   **extra_env)
     with log.open("ab") as out:
         return subprocess.Popen([NEWSWIRE, "ingest", "--feeds", str(feeds), "--db", str(db)],
@@ -106,42 +117,27 @@ def inside_first_load(signal_file: Path) -> Callable[[], bool]:
 
 
 # --------------------------------------------------------------------------- inspection
-def rows(db: Path, sql: str, *, read_only: bool = True) -> list[tuple[object, ...]]:
-    con = duckdb.connect(str(db), read_only=read_only)
+def rows(db: Path, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
+    """Rows of one query, read from the lake as any reader sees it."""
+    con = open_reader(db)
     try:
-        return con.execute(sql).fetchall()
+        return con.execute(sql, params or []).fetchall()
     finally:
         con.close()
 
 
 def rows_of_urls(db: Path, urls: list[str]) -> list[tuple[object, ...]]:
-    """Rows of articles and page fetch_log entries for these canonical URLs (writer's copy)."""
-    con = duckdb.connect(str(db))
-    try:
-        return con.execute("""
-            select 'articles', canonical_url from articles
-            where canonical_url in (select unnest(?::varchar[]))
-            union all
-            select 'fetch_log', url from fetch_log
-            where kind = 'page' and url in (select unnest(?::varchar[]))
-        """, [urls, urls]).fetchall()
-    finally:
-        con.close()
+    """Rows of articles and page fetch_log entries for these canonical URLs."""
+    return rows(db, """
+        select 'articles', canonical_url from articles
+        where canonical_url in (select unnest(?::varchar[]))
+        union all
+        select 'fetch_log', url from fetch_log
+        where kind = 'page' and url in (select unnest(?::varchar[]))
+    """, [urls, urls])
 
 
-def writer_state(db: Path, into: Path) -> Path:
-    """A copy of the writer's live file and WAL: what the next run will open."""
-    live = db.parent / ("." + db.name + ".live")
-    into.mkdir(parents=True, exist_ok=True)
-    copy = into / "state.duckdb"
-    shutil.copyfile(live, copy)
-    wal = live.parent / (live.name + ".wal")
-    if wal.exists():
-        shutil.copyfile(wal, into / "state.duckdb.wal")
-    return copy
-
-
-def assert_whole_batches(db: Path, *, read_only: bool = True) -> int:
+def assert_whole_batches(db: Path) -> int:
     """Every stored article came with its page, its tag and its fetch_log row; return the count.
 
     All pages of the site are good, so a whole batch is BATCH_SIZE articles.
@@ -156,7 +152,7 @@ def assert_whole_batches(db: Path, *, read_only: bool = True) -> int:
                 on f.url = a.canonical_url and f.kind = 'page' and f.outcome = 'ok'),
             (select count(*) from fetch_log as f anti join articles as a
                 on a.canonical_url = f.url where f.kind = 'page' and f.outcome = 'ok')
-    """, read_only=read_only)[0]
+    """)[0]
     assert articles == distinct
     assert (no_page, no_tag, unlogged, orphan_logs) == (0, 0, 0, 0)
     assert int(str(articles)) % BATCH_SIZE == 0, f"{articles} articles: a half batch"
@@ -168,18 +164,21 @@ def assert_whole_batches(db: Path, *, read_only: bool = True) -> int:
 class Crashes:
     db: Path
     stored_after_kill: list[int]
-    published_after_kill: list[int]
     final: subprocess.CompletedProcess[str]
     page_requests: list[int]
     in_flight: list[str]  # canonical URLs of the batch the mid-load kill interrupted
     in_flight_after_kill: list[tuple[object, ...]]  # its rows in the writer's state then
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["prefect", "in-process"])
 def crashes(
-    prefect_api: str, crash_site: CrashSite, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, crash_site: CrashSite,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Crashes:
-    """Three killed runs, then one that completes."""
+    """Three killed runs, then one that completes (all with a Prefect API, or all without)."""
+    prefect_api: str | None = (
+        request.getfixturevalue("prefect_api") if request.param == "prefect" else None
+    )
     workdir = tmp_path_factory.mktemp("crash")
     db = workdir / "nw.ducklake"
     log = workdir / "ingest.log"
@@ -190,27 +189,24 @@ def crashes(
         (after_page_requests(crash_site, 4 * BATCH_SIZE + 1), {}),  # batches loaded
     ]
     stored: list[int] = []
-    published: list[int] = []
     requests: list[int] = []
     in_flight: list[str] = []
     in_flight_after_kill: list[tuple[object, ...]] = []
-    for no, (ready, extra_env) in enumerate(kill_points):
+    for ready, extra_env in kill_points:
         crash_site.site.reset_log()
         proc = start_ingest(prefect_api, crash_site.feeds, db, log, **extra_env)
         kill_when(proc, ready)
         requests.append(crash_site.page_requests())
-        state = writer_state(db, workdir / f"state-{no}")
         if extra_env:
             in_flight = signal_file.read_text(encoding="utf-8").split()
-            in_flight_after_kill = rows_of_urls(state, in_flight)
-        stored.append(assert_whole_batches(state, read_only=False))
-        published.append(assert_whole_batches(db) if db.exists() else 0)
+            in_flight_after_kill = rows_of_urls(db, in_flight)
+        stored.append(assert_whole_batches(db) if db.exists() else 0)
     crash_site.site.reset_log()
-    env = cli_env(prefect_api, NEWSWIRE_BATCH_SIZE=str(BATCH_SIZE))
+    env = run_env(prefect_api, NEWSWIRE_BATCH_SIZE=str(BATCH_SIZE))
     final = subprocess.run([NEWSWIRE, "ingest", "--feeds", str(crash_site.feeds), "--db", str(db)],
                            env=env, capture_output=True, text=True, timeout=120)
     requests.append(crash_site.page_requests())
-    return Crashes(db, stored, published, final, requests, in_flight, in_flight_after_kill)
+    return Crashes(db, stored, final, requests, in_flight, in_flight_after_kill)
 
 
 def test_the_mid_load_kill_landed_inside_a_load_and_lost_only_that_batch(
@@ -234,8 +230,6 @@ def test_killed_runs_leave_whole_batches_and_make_progress(crashes: Crashes) -> 
     assert first == 0  # killed before its first batch was loaded
     assert first <= second <= third < PAGES
     assert third >= second + BATCH_SIZE  # the third run loaded batches before it was killed
-    assert all(p <= s for p, s in zip(crashes.published_after_kill, crashes.stored_after_kill,
-                                      strict=True))
 
 
 def test_the_rerun_completes_the_work_with_every_article_exactly_once(
@@ -270,8 +264,26 @@ def test_killed_runs_are_marked_failed_and_the_last_one_completed(crashes: Crash
     assert articles_new == PAGES - crashes.stored_after_kill[-1]
 
 
-def test_no_writer_state_is_left_behind(crashes: Crashes) -> None:
-    leftovers = [p.name for p in crashes.db.parent.iterdir() if ".tmp-" in p.name]
-    assert leftovers == []
+def test_maintenance_deletes_what_the_killed_commits_wrote_and_nothing_else(
+    crashes: Crashes,
+) -> None:
+    done = subprocess.run([NEWSWIRE, "maintain", "--db", str(crashes.db), "--retention-days",
+                           "0"], env=run_env(None), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    on_disk = {str(p) for p in crashes.db.with_suffix(".files").rglob("*.parquet")}
+    listed = {str(r[0]) for r in rows(crashes.db, """
+        select data_file from ducklake_list_files('newswire', 'articles')
+        union all select data_file from ducklake_list_files('newswire', 'pages')
+        union all select data_file from ducklake_list_files('newswire', 'tags')
+        union all select data_file from ducklake_list_files('newswire', 'fetch_log')
+        union all select data_file from ducklake_list_files('newswire', 'runs')
+        union all select data_file from ducklake_list_files('newswire', 'sources')
+        union all select data_file from ducklake_list_files('newswire', 'warehouse_meta')
+        union all select data_file from ducklake_list_files('newswire', 'schema_migrations')
+        union all select delete_file from ducklake_list_files('newswire', 'sources')
+            where delete_file is not null
+    """)}
+    assert on_disk <= listed | {f for f in on_disk if "/delete" in f}, sorted(on_disk - listed)[:3]
+    assert assert_whole_batches(crashes.db) == PAGES
     (count,) = rows(crashes.db, "select count(*) from china_japan_stories")[0]
-    assert isinstance(count, int)  # the published snapshot opens and its views work
+    assert isinstance(count, int)

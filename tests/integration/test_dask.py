@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from distributed import Client, LocalCluster, get_task_stream
 from bench.site import BenchServer, generate_site
 from flows.demo import demo_feeds_file, serve_demo_site
 from tasks.distributed import MAX_IN_FLIGHT, MIN_IN_FLIGHT, in_flight_limit
-from tests.conftest import free_port, rows, run_cli
+from tests.conftest import NEWSWIRE, free_port, rows, run_cli
 
 TASK_PREFIX = "extract_tag_batch"
 """Dask key prefix of the `extract-tag` task runs (the task function's name)."""
@@ -62,20 +63,35 @@ def extract_tasks(records: list[dict[str, object]]) -> list[dict[str, object]]:
     return [r for r in records if str(r["key"]).startswith(TASK_PREFIX)]
 
 
+def run_in_process(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """`newswire` with no Prefect API configured: the run goes in-process."""
+    full = dict(os.environ, NEWSWIRE_PER_HOST_DELAY_S="0", PREFECT_HOME=str(cwd / "no-prefect"))
+    full.update(env)
+    full.pop("PREFECT_API_URL", None)
+    return subprocess.run([NEWSWIRE, *args], cwd=cwd, env=full, capture_output=True, text=True,
+                          timeout=240)
+
+
+@pytest.mark.parametrize("mode", ["prefect", "in-process"])
 def test_dask_run_stores_what_a_local_run_stores(
-    prefect_api: str, cluster: Client, tmp_path: Path
+    prefect_api: str, cluster: Client, tmp_path: Path, mode: str
 ) -> None:
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        if mode == "prefect":  # task runs through prefect-dask's task runner
+            return run_cli(prefect_api, *args, cwd=tmp_path, **SMALL_BATCHES)
+        return run_in_process(*args, cwd=tmp_path, **SMALL_BATCHES)  # plain Dask tasks
+
     site = serve_demo_site()
     try:
         feeds = demo_feeds_file(site, tmp_path)
         local_db, dask_db = tmp_path / "local.duckdb", tmp_path / "dask.duckdb"
-        local = run_cli(prefect_api, "ingest", "--feeds", str(feeds), "--db", str(local_db),
-                        cwd=tmp_path, **SMALL_BATCHES)
+        local = cli("ingest", "--feeds", str(feeds), "--db", str(local_db))
         assert local.returncode == 0, local.stderr[-3000:]
         with get_task_stream(cluster) as stream:
-            remote = run_cli(prefect_api, "ingest", "--feeds", str(feeds), "--db", str(dask_db),
-                             "--dask", cluster.scheduler.address, cwd=tmp_path, **SMALL_BATCHES)
+            remote = cli("ingest", "--feeds", str(feeds), "--db", str(dask_db),
+                         "--dask", cluster.scheduler.address)
         assert remote.returncode == 0, remote.stderr[-3000:]
+        assert ("mode: in-process" in remote.stdout) == (mode == "in-process")
     finally:
         site.stop()
 

@@ -8,7 +8,7 @@ from prefect.settings import (
     temporary_settings,
 )
 
-from flows.runs import terminal_run
+from flows.prefect_runtime import terminal_run
 
 
 def test_command_line_runs_send_no_heartbeats_by_default() -> None:

@@ -18,15 +18,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import statistics
 import sys
 import time
-import re
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import lxml.html
@@ -153,7 +153,7 @@ def gold_days(value: str) -> set[date]:
             return set()
     if moment.tzinfo is None:
         return {moment.date()}
-    utc = moment.astimezone(timezone.utc)
+    utc = moment.astimezone(UTC)
     return {(utc + timedelta(hours=h)).date() for h in (-12, 14)}
 
 

@@ -28,7 +28,10 @@ from pathlib import Path
 from bench.extract_corpus.fetch import DEFAULT_MIRRORS, DEFAULT_OUT, HERE, Repo, index_rows
 
 META_GOLD = HERE / "meta_gold.jsonl"
-_JS_ASSERT = r"const \{{ {field} \}} = await result;.*?assert\.equal\(\s*{field},\s*(['\"`])((?:\\.|(?!\1).)+)\1"
+_JS_ASSERT = (
+    r"const \{{ {field} \}} = await result;.*?"
+    r"assert\.equal\(\s*{field},\s*(['\"`])((?:\\.|(?!\1).)+)\1"
+)
 
 
 def _js_string(code: str, field: str) -> str | None:

@@ -334,8 +334,11 @@ def unwrap_layout_tables(tree: HtmlElement) -> int:
 def _is_layout_table(table: HtmlElement) -> bool:
     """A table with a cell of running text (a story: 300 characters, three sentences)."""
     for cell in table.iter("td", "th"):
-        text = cell.text_content()
-        if len(text) >= LAYOUT_CELL_CHARS and len(_SENTENCE_BREAK.findall(text)) >= 3:
+        if len(cell.text_content()) < LAYOUT_CELL_CHARS:
+            continue
+        # sentence ends inside each text piece, and at its end ("…years.</p><p>Tickets")
+        ends = sum(len(_SENTENCE_BREAK.findall(piece + " ")) for piece in cell.itertext())
+        if ends >= 3:
             return True
     return False
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import lxml.html
 import pytest
+import trafilatura.metadata
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
@@ -457,3 +458,22 @@ def test_visible_text_leaves_out_scripts_and_styles_once_even_when_nested() -> N
     div = tree.find(".//div")
     assert div is not None
     assert extract_module._visible_chars(div) == len("Lead. Tail.Body text.")
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        "<div class='byline'>By Mei Tanaka <time>3 June</time></div><p>Story.</p>",
+        "<div class='sidebar'><span class='author'>Sidebar Writer</span></div>"
+        "<p class='article-author'>Jun Watanabe</p>",
+        "<span class='author date'>Not this</span><a rel='author' href='/a'>Li Wei Chen</a>",
+        "<figure><figcaption class='author'>Photo Desk</figcaption></figure>"
+        "<div data-component='Byline'>Sato Hiroshi and Anna Berg</div>",
+        "<author>Ana Ruiz</author><span class='writer'>Someone Else</span>",
+        "<div id='comments'><span class='author'>A Commenter</span></div><p>No byline.</p>",
+    ],
+    ids=["byline-time", "sidebar", "rel-author", "figure", "author-tag", "comments-only"],
+)
+def test_the_author_search_finds_what_trafilaturas_finds(markup: str) -> None:
+    tree = load_html(f"<html><body><article>{markup}<p>Body text here.</p></article></body></html>")
+    assert extract_module.page_author(tree) == trafilatura.metadata.extract_author(tree)

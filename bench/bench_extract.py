@@ -1,6 +1,6 @@
 """Extraction quality and speed on the real-page corpus, newswire against the baselines.
 
-    make bench-extract                              # dev split
+    make bench-extract                              # dev split (with metadata accuracy)
     .venv/bin/python -m bench.bench_extract --split test   # once per release, never tuned on
 
 Scored the way trafilatura scores itself: each page has phrases its body must contain

@@ -1,6 +1,6 @@
 """Extraction quality and speed on the real-page corpus, newswire against the baselines.
 
-    make bench-extract                              # dev split
+    make bench-extract                              # dev split (with metadata accuracy)
     .venv/bin/python -m bench.bench_extract --split test   # once per release, never tuned on
 
 Scored the way trafilatura scores itself: each page has phrases its body must contain
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import statistics
 import sys
 import time
@@ -25,13 +26,16 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import lxml.html
 import trafilatura
 
 from bench.extract_corpus.fetch import DEFAULT_OUT, GOLD, index_rows
+from bench.extract_corpus.meta import META_GOLD
 from tasks.extract import decode_html, extract_article
+from tasks.records import Extracted
 
 try:
     from readability import Document as ReadabilityDocument
@@ -41,8 +45,12 @@ except ImportError:  # readability-lxml is in the dev extra
 Extractor = Callable[[str], str | None]
 
 
+_LAST: dict[str, Extracted | None] = {}
+"""The last page's `extract_article` record, for the metadata scores (outside the timing)."""
+
+
 def run_newswire(html: str) -> str | None:
-    extracted = extract_article(html)
+    extracted = _LAST["record"] = extract_article(html)
     return extracted.text if extracted is not None else None
 
 
@@ -115,6 +123,100 @@ def score_page(text: str | None, with_: list[str], without: list[str]) -> Tally:
                  pages=1, empty=int(not out))  # fmt: skip
 
 
+# --------------------------------------------------------------------------- metadata
+_DASHES = str.maketrans({"\u2013": "-", "\u2014": "-", "\u2212": "-", "\u00a0": " "})
+
+
+def fold_title(text: str | None) -> str:
+    """A title in comparison form: NFKC, case-folded, quotes and dashes unified, spaces squashed."""
+    text = unicodedata.normalize("NFKC", text or "").casefold().translate(_DASHES)
+    for curly, plain in (("\u2019", "'"), ("\u2018", "'"), ("\u201c", '"'), ("\u201d", '"')):
+        text = text.replace(curly, plain)
+    return " ".join(text.split())
+
+
+def gold_days(value: str) -> set[date]:
+    """The calendar days a gold date can stand for.
+
+    A bare date, or a time without a zone, is its own day; an instant with a UTC offset
+    ("2016-12-09T09:13:00.000Z") is any local day of that instant from UTC-12 to UTC+14,
+    since the page's own zone is not known.
+    """
+    value = value.strip().replace("Z", "+00:00")
+    value = re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", value)  # +0100 -> +01:00
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        try:
+            return {date.fromisoformat(value[:10])}
+        except ValueError:
+            return set()
+    if moment.tzinfo is None:
+        return {moment.date()}
+    utc = moment.astimezone(UTC)
+    return {(utc + timedelta(hours=h)).date() for h in (-12, 14)}
+
+
+@dataclass
+class MetaTally:
+    """Right answers out of the pages with gold, per field."""
+
+    right: Counter[str] = field(default_factory=Counter)
+    gold: Counter[str] = field(default_factory=Counter)
+
+    def add(self, name: str, ok: bool) -> None:
+        self.gold[name] += 1
+        self.right[name] += int(ok)
+
+    def cell(self, name: str) -> str:
+        if not self.gold[name]:
+            return "-"
+        return f"{self.right[name] / self.gold[name]:.3f} ({self.right[name]}/{self.gold[name]})"
+
+
+def score_meta(
+    tally: MetaTally, meta: dict[str, str] | None, language: str,
+    title: str | None, published: date | None, detected: str | None,
+) -> None:  # fmt: skip
+    if meta and meta.get("title"):
+        tally.add("title", fold_title(title) == fold_title(meta["title"]))
+    if meta and meta.get("date"):
+        tally.add("date", published is not None and published in gold_days(meta["date"]))
+    if language:
+        tally.add("language", (detected or "") == language)
+
+
+def trafilatura_meta(html: str) -> tuple[str | None, date | None]:
+    """trafilatura's own title and date (`extract_metadata`, its defaults), for comparison."""
+    try:
+        document = trafilatura.extract_metadata(html)
+    except Exception:  # a crash is a wrong answer here, not the end of the run
+        return None, None
+    if document is None:
+        return None, None
+    try:
+        published = date.fromisoformat((document.date or "")[:10])
+    except ValueError:
+        published = None
+    return document.title or None, published
+
+
+def meta_table(tallies: dict[str, MetaTally]) -> str:
+    lines = ["\n### Metadata (share right, where the source's own tests state it)\n",
+             "| extractor | title | date | language |", "|---|---|---|---|"]  # fmt: skip
+    for name, tally in tallies.items():
+        lines.append(f"| {name} | {tally.cell('title')} | {tally.cell('date')} "
+                     f"| {tally.cell('language')} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def load_meta() -> dict[str, dict[str, str]]:
+    if not META_GOLD.exists():
+        return {}
+    with META_GOLD.open(encoding="utf-8") as handle:
+        return {item["page_id"]: item for item in map(json.loads, handle)}
+
+
 def load(split: str, corpus: Path, limit: int | None) -> list[tuple[dict[str, str], dict]]:
     gold = {}
     with GOLD.open(encoding="utf-8") as handle:
@@ -153,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", choices=list(EXTRACTORS), default=None)
     parser.add_argument("--details", type=Path, default=None,
                         help="write per-page scores here (JSON lines)")  # fmt: skip
+    parser.add_argument("--no-baseline-meta", action="store_true",
+                        help="skip trafilatura's metadata (it is read untimed, for comparison)")
     args = parser.parse_args(argv)
     logging.disable(logging.CRITICAL)  # readability-lxml logs a traceback for pages it rejects
     names = args.only or list(EXTRACTORS)
@@ -164,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     by_lang: dict[str, dict[str, Tally]] = defaultdict(lambda: defaultdict(Tally))
     by_type: dict[str, dict[str, Tally]] = defaultdict(lambda: defaultdict(Tally))
     lang_count = Counter(row["language"] for row, _ in pages)
+    meta_gold = load_meta()
+    meta_tallies: dict[str, MetaTally] = defaultdict(MetaTally)
     details = args.details.open("w", encoding="utf-8") if args.details else None
     warm = decode_html((args.corpus / "html" / f"{pages[0][0]['page_id']}.html").read_bytes())
     for name in names:
@@ -186,6 +292,21 @@ def main(argv: list[str] | None = None) -> int:
             by_lang[lang][name].add(tally)
             by_type[row["page_type"]][name].add(tally)
             record[name] = [tally.tp, tally.fn, tally.fp, tally.tn, round(elapsed, 1)]
+        meta = meta_gold.get(row["page_id"])
+        if "extract_article" in names:
+            found = _LAST.get("record")
+            score_meta(meta_tallies["extract_article"], meta, row["language"],
+                       found.title if found else None, found.published if found else None,
+                       found.language if found else None)  # fmt: skip
+            record["meta"] = [
+                found.title if found else None,
+                found.published.isoformat() if found and found.published else None,
+                found.language if found else None,
+            ]
+        if meta and not args.no_baseline_meta:
+            title, published = trafilatura_meta(html)
+            score_meta(meta_tallies["trafilatura extract_metadata"], meta, "",
+                       title, published, None)  # fmt: skip
         if details:
             details.write(json.dumps(record) + "\n")
     if details:
@@ -196,6 +317,11 @@ def main(argv: list[str] | None = None) -> int:
     print(table("Overall", {"all": overall}, names))
     print(table("Per page type", dict(sorted(by_type.items())), names))
     print(table("Per language", dict(sorted(by_lang.items())), names))
+    if meta_tallies:
+        print(meta_table(meta_tallies))
+        print("\nTitle: equal after case folding and spacing; date: the same calendar day; "
+              "language: the index's language of the gold text. trafilatura's metadata is "
+              "read untimed, with its defaults, on the pages with title or date gold only.")
     return 0
 
 

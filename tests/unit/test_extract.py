@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Iterator
 from datetime import date
 from html import escape
 from pathlib import Path
 
+import lxml.html
 import pytest
-import trafilatura
+import trafilatura.metadata
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
@@ -424,21 +424,23 @@ def test_subheading_with_a_navigation_anchor_id_is_kept() -> None:
 
 
 # --------------------------------------------------------------------------- cost-saving paths
-def every_fixture_page() -> list[tuple[str, bytes]]:
-    demo = sorted(SITE.rglob("*.html"))
-    fixtures = sorted(PAGES.glob("*.html"))
-    return [(p.name, p.read_bytes()) for p in [*demo, *fixtures]]
+def test_a_clean_article_runs_trafilatura_once_in_fast_mode(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No readability/jusText comparison and no fallback on a page whose body is plain."""
+    calls: list[bool] = []
+    real = extract_module._bare_extraction
 
+    def recording(tree: HtmlElement, url: str | None, *, fast: bool) -> object:
+        calls.append(fast)
+        return real(tree, url, fast=fast)
 
-def test_skipping_trafilaturas_comparison_changes_no_page(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Where the comparison is skipped it could not have changed the body: same output."""
-    pages = every_fixture_page()
-    gated = [extract_page(body, None, None, min_chars=1) for _, body in pages]
-    monkeypatch.setattr(extract_module, "_fallback_cannot_win", lambda tree, quick: False)
-    compared = [extract_page(body, None, None, min_chars=1) for _, body in pages]
-    assert len(pages) >= 20
-    for (name, _), fast, full in zip(pages, gated, compared, strict=True):
-        assert fast == full, name
+    monkeypatch.setattr(extract_module, "_bare_extraction", recording)
+    monkeypatch.setattr(extract_module, "_fallback_document", lambda html, url: pytest.fail())
+    tree = article_tree(8, 200)
+    extracted = extract_article(lxml.html.tostring(tree, encoding="unicode"))
+    assert extracted is not None and extracted.extraction_method == "tuned"
+    assert calls == [True]
 
 
 def article_tree(paragraphs: int, furniture_chars: int) -> HtmlElement:
@@ -446,24 +448,6 @@ def article_tree(paragraphs: int, furniture_chars: int) -> HtmlElement:
     body = "".join(f"<p>In round {i + 1} of the talks, {prose}</p>" for i in range(paragraphs))
     side = f"<div>{'menu item ' * (furniture_chars // 10)}</div>"
     return load_html(f"<html><body><article>{body}</article>{side}</body></html>")
-
-
-@pytest.mark.parametrize(
-    ("paragraphs", "furniture_chars", "skipped"),
-    [
-        (8, 200, True),  # a clean article: readability cannot find twice its text
-        (8, 6000, False),  # most of the page is not the body: readability might win
-        (1, 0, False),  # a body under twice trafilatura's minimum size is always compared
-    ],
-)
-def test_the_comparison_is_skipped_only_when_it_cannot_win(
-    paragraphs: int, furniture_chars: int, skipped: bool
-) -> None:
-    tree = article_tree(paragraphs, furniture_chars)
-    quick = trafilatura.bare_extraction(copy.deepcopy(tree), fast=True, favor_precision=True,
-                                        with_metadata=False)
-    assert quick is not None
-    assert extract_module._fallback_cannot_win(tree, quick) is skipped
 
 
 def test_visible_text_leaves_out_scripts_and_styles_once_even_when_nested() -> None:
@@ -474,3 +458,22 @@ def test_visible_text_leaves_out_scripts_and_styles_once_even_when_nested() -> N
     div = tree.find(".//div")
     assert div is not None
     assert extract_module._visible_chars(div) == len("Lead. Tail.Body text.")
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        "<div class='byline'>By Mei Tanaka <time>3 June</time></div><p>Story.</p>",
+        "<div class='sidebar'><span class='author'>Sidebar Writer</span></div>"
+        "<p class='article-author'>Jun Watanabe</p>",
+        "<span class='author date'>Not this</span><a rel='author' href='/a'>Li Wei Chen</a>",
+        "<figure><figcaption class='author'>Photo Desk</figcaption></figure>"
+        "<div data-component='Byline'>Sato Hiroshi and Anna Berg</div>",
+        "<author>Ana Ruiz</author><span class='writer'>Someone Else</span>",
+        "<div id='comments'><span class='author'>A Commenter</span></div><p>No byline.</p>",
+    ],
+    ids=["byline-time", "sidebar", "rel-author", "figure", "author-tag", "comments-only"],
+)
+def test_the_author_search_finds_what_trafilaturas_finds(markup: str) -> None:
+    tree = load_html(f"<html><body><article>{markup}<p>Body text here.</p></article></body></html>")
+    assert extract_module.page_author(tree) == trafilatura.metadata.extract_author(tree)

@@ -170,3 +170,52 @@ def test_a_clean_article_keeps_the_tuned_pass() -> None:
     result = extracted(page(f"<article>{story}</article>", title="Night train returns"))
     assert result.extraction_method == TUNED
     assert result.text.split("\n") == STORY
+
+
+TEASERS = [
+    ("Harbour fees to rise next year", "The port authority says berths will cost more from..."),
+    ("Ferry timetable changes in May", "Two early sailings are dropped while the pier is..."),
+    ("Fish market opens on Sundays", "Traders voted to open the old hall on Sunday mornings..."),
+]
+
+
+def layout_table_page() -> str:
+    menu = "".join(f"<a href='/s/{i}'>Section {i}</a> | " for i in range(12))
+    story = "".join(f"<p>{escape(p)}</p>" for p in STORY)
+    teasers = "".join(
+        f"<table><tr><td><a href='/t/{i}'><b>{escape(h)}</b></a> {escape(x)}</td></tr></table>"
+        for i, (h, x) in enumerate(TEASERS)
+    )
+    return page(
+        "<table width='100%'><tr>"
+        f"<td valign='top' width='160'>{menu}</td>"
+        f"<td valign='top'>{story}</td>"
+        f"<td valign='top' width='200'>{teasers}</td>"
+        "</tr></table>",
+        title="Night train returns",
+    )
+
+
+def test_a_page_laid_out_in_a_table_keeps_its_story_without_the_teaser_column() -> None:
+    # older news and club sites lay the whole page out in one table: read as a data table,
+    # menus, story and teaser column came out as one grid ("| Section 1 | ... |")
+    result = extracted(layout_table_page())
+    for paragraph in STORY:
+        assert paragraph in result.text
+    for headline, excerpt in TEASERS:
+        assert headline not in result.text
+        assert excerpt not in result.text
+    assert "Section 3" not in result.text
+    assert "|" not in result.text
+
+
+def test_a_data_table_in_a_story_stays_a_table() -> None:
+    rows = "".join(
+        f"<tr><td>{port}</td><td>{ships}</td><td>{share}</td></tr>"
+        for port, ships, share in [("North pier", 412, "31%"), ("Old basin", 298, "22%"),
+                                   ("Ferry quay", 640, "47%")]
+    )  # fmt: skip
+    story = "".join(f"<p>{escape(p)}</p>" for p in STORY)
+    result = extracted(page(f"<article>{story}<table>{rows}</table></article>"))
+    assert "North pier" in result.text and "640" in result.text
+    assert any(line.count("|") >= 3 for line in result.text.splitlines())

@@ -914,7 +914,7 @@ def page_author(tree: HtmlElement) -> str | None:
                 continue
             text = " ".join(" ".join(_text_outside(el, verdicts)).split())
             if text and 2 < len(text) < AUTHOR_MAX_CHARS:
-                return trafilatura_metadata.normalize_authors(None, text)
+                return trafilatura_metadata.normalize_authors(None, text)  # type: ignore[attr-defined]
     return None
 
 

@@ -268,7 +268,7 @@ def connect(config: dict[str, str | bool | int] | None = None) -> duckdb.DuckDBP
     Raises:
         DuckLakeUnavailable: the extension is neither in the wheels nor installed in DuckDB.
     """
-    settings: dict[str, str | bool | int] = {**BASE_CONFIG, **(config or {})}
+    settings: dict[str, str | bool | int | float | list[str]] = {**BASE_CONFIG, **(config or {})}
     directory = extension_directory()
     if directory is not None:
         settings["extension_directory"] = str(directory)

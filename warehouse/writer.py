@@ -869,7 +869,7 @@ def _test_hook_batch_in_flight(batch: LoadBatch) -> None:
 class _Transaction:
     """BEGIN … COMMIT, or ROLLBACK and a WarehouseError naming what failed."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, what: str, path: Path) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, what: str, path: str) -> None:
         self.con, self.what, self.path = con, what, path
 
     def __enter__(self) -> None:

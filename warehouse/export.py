@@ -7,7 +7,7 @@ Each table goes to its own folder, hive-partitioned by the UTC publication date
     OUT/articles/year=…/…
     OUT/tags/year=…/…
 
-The export reads the published snapshot, so it never waits for a running ingest.
+The export reads the last committed snapshot, so it never waits for a running ingest.
 Read it back with `read_parquet('OUT/articles/**/*.parquet', hive_partitioning = true)`.
 """
 

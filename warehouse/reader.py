@@ -143,7 +143,7 @@ def _open(path: Path | str, config: dict[str, str | bool | int]) -> duckdb.DuckD
 
 
 def query(path: Path, sql: str, params: Sequence[object] = ()) -> QueryResult:
-    """Run one read-only query against the published snapshot, in a locked reader.
+    """Run one read-only query against the last committed snapshot, in a locked reader.
 
     Raises:
         WarehouseError: no warehouse at `path`.

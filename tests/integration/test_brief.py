@@ -2,7 +2,7 @@
 
 Every number on the page is checked against the views analysts query
 (`china_japan_stories`, `daily_topic_counts`, `topic_trends`, `source_share`)
-and against `fetch_log`, read with plain DuckDB from the published snapshot.
+and against `fetch_log`, read from the warehouse by a reader.
 """
 
 from __future__ import annotations

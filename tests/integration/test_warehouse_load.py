@@ -122,12 +122,12 @@ def make_batch(run_id: str, articles: list[Article], *, relevant: bool = True) -
 
 
 def table_counts(path: Path, *tables: str) -> dict[str, int]:
-    """Rows per table in the published snapshot."""
+    """Rows per table, as a reader sees them."""
     return {t: int(query(path, f"select count(*) from {t}").rows[0][0]) for t in tables}
 
 
 def live_counts(wh: Warehouse, *tables: str) -> dict[str, int]:
-    """Rows per table in the writer's live file."""
+    """Rows per table, as the writer sees them (its own open transaction included)."""
     out = {}
     for t in tables:
         row = wh.con.execute(f"select count(*) from {t}").fetchone()

@@ -1,4 +1,4 @@
-"""Reading the published snapshot: query(), its one-line errors, and the export round trip."""
+"""Reading the warehouse: query(), its one-line errors, and the export round trip."""
 
 from __future__ import annotations
 

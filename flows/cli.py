@@ -188,6 +188,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         kept = "; every batch committed before it is kept" if command in WRITERS else ""
         print(f"newswire {command or ''}".rstrip() + f": stopped{kept}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `newswire sql … | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as exc:  # a bug: one line, the traceback on request
         reason = f"internal error: {type(exc).__name__}: {_one_line(exc)}"
         if not debug:
@@ -365,6 +368,10 @@ COMMANDS: dict[str, Any] = {
 def console_main() -> None:
     """The `newswire` executable: `main`, then exit with its code."""
     code = main()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:  # the last lines went to a reader that had closed its end
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     # Everything still alive goes with the process: freezing it spares the
     # interpreter's exit-time collections a walk over the whole heap (~0.3 s).
     gc.freeze()

@@ -82,8 +82,10 @@ def _old_tables(old: Path) -> dict[str, list[str]]:
         con.execute(f"attach {_quote(str(old))} as {OLD} (read_only)")
         present = _columns(con, OLD)
     except duckdb.Error as exc:
-        raise WarehouseError(f"cannot open {old}: {_first_line(exc)} (DuckDB "
-                             f"{duckdb.__version__} cannot read files newer ones wrote)") from None
+        raise WarehouseError(
+            f"cannot open {old}: {_first_line(exc)}; a file written by a newer DuckDB (2.x) "
+            f"must first be copied into the {duckdb.__version__} format with that DuckDB "
+            "(docs/warehouse.md, 'Converting an earlier warehouse')") from None
     finally:
         con.close()
     if "articles" not in present or "schema_migrations" not in present:
@@ -94,7 +96,7 @@ def _old_tables(old: Path) -> dict[str, list[str]]:
 def _remove_new_lake(new: Path | str) -> None:
     lake = lakes.locate(new)
     if lake.catalog_path is None:
-        return
+        return  # a Postgres catalog: its one transaction was rolled back
     import shutil
 
     catalog = lake.catalog_path
@@ -108,9 +110,11 @@ def _remove_new_lake(new: Path | str) -> None:
 
 def _refuse_existing_target(old: Path, new: Path | str) -> None:
     lake = lakes.locate(new)
-    if lake.catalog_path is None or not lake.catalog_path.exists():
+    if lake.catalog_path is not None and not lake.catalog_path.exists():
         return
-    if warehouse_meta(lake.catalog_path).get(CONVERTED_FROM_KEY) == str(old.resolve()):
+    if lake.catalog_path is None and not lakes.postgres_lake_exists(lake):
+        return
+    if warehouse_meta(Path(lake.shown)).get(CONVERTED_FROM_KEY) == str(old.resolve()):
         raise WarehouseError(f"{old} was already converted into {lake.shown}; nothing to do")
     raise WarehouseError(f"{lake.shown} already exists; convert writes a new warehouse only: "
                          "give --db a new path")

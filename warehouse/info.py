@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
+
+from tasks.errors import WarehouseError
 from warehouse import lake as lakes
 from warehouse.existing import require_warehouse
 from warehouse.reader import open_reader
@@ -61,6 +64,9 @@ def warehouse_info(path: Path | str) -> WarehouseInfo:
     try:
         row = con.execute(INFO_SQL.format(catalog=lakes.CATALOG,
                                           metadata=lake.metadata)).fetchone()
+    except duckdb.Error as exc:  # e.g. its data files were moved away from the catalog
+        text = " ".join(str(exc).split())
+        raise WarehouseError(f"cannot read warehouse {lake.shown}: {text}") from None
     finally:
         con.close()
     assert row is not None

@@ -48,9 +48,9 @@ __all__ = [
 ]
 
 CATALOG = "newswire"
+"""The name the warehouse is attached under, in newswire's connections and `newswire info`."""
 METADATA_SCHEMA = "newswire"
 """A Postgres catalog keeps DuckLake's tables in this schema of its database."""
-"""The name the warehouse is attached under, in newswire's connections and `newswire info`."""
 DATA_DIR_SUFFIX = ".files"
 """A local catalog's data files go next to it: data/newswire.ducklake -> data/newswire.files/."""
 REMOTE_PREFIXES = ("postgres:", "postgresql:", "ducklake:")

@@ -65,7 +65,13 @@ class MaintenanceReport:
 
     def summary(self) -> str:
         """One line: what was merged, expired and reclaimed."""
-        return (f"maintenance: {self.merged_files} small files merged, "
-                f"{self.expired_snapshots} snapshots expired, {self.deleted_files} files "
-                f"deleted ({self.reclaimed_bytes / 1e6:.1f} MB reclaimed); "
-                f"{self.snapshots_left} snapshots and {self.data_files_left} data files left")
+        return (f"maintenance: {_count(self.merged_files, 'small file')} merged, "
+                f"{_count(self.expired_snapshots, 'snapshot')} expired, "
+                f"{_count(self.deleted_files, 'file')} deleted "
+                f"({self.reclaimed_bytes / 1e6:.1f} MB reclaimed); "
+                f"{_count(self.snapshots_left, 'snapshot')} and "
+                f"{_count(self.data_files_left, 'data file')} left")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")

@@ -664,8 +664,10 @@ class Warehouse:
 
         Each batch commits its own small Parquet files; merged, readers open fewer of
         them. Expired snapshots can no longer be read with `AT (VERSION => n)`; the data
-        files only they needed are deleted. Readers that still have an expired snapshot
-        open keep working until they close: files are deleted only past the retention.
+        files only they needed are deleted a day later (at once with a retention of 0),
+        so a reader still holding such a snapshot keeps working. Files a killed writer
+        wrote and never committed are deleted too. The time is recorded
+        (`warehouse_meta.maintained_at`), so the nightly run skips a day just maintained.
 
         Raises:
             WarehouseError: a step failed (what ran before it stays done).
@@ -716,6 +718,7 @@ class Warehouse:
             snapshots_left=int(left[0]) if left else 0,
             data_files_left=int(left[1]) if left else 0,
         )
+        self.set_meta(MAINTAINED_AT_KEY, datetime.now(UTC).isoformat(timespec="seconds"))
         logger.info("warehouse %s: %s", self.path, report.summary())
         return report
 
@@ -728,9 +731,7 @@ class Warehouse:
             last = datetime.fromisoformat(str(row[0]))
             if datetime.now(UTC) - last < every:
                 return None
-        report = self.maintain(retention_days)
-        self.set_meta(MAINTAINED_AT_KEY, datetime.now(UTC).isoformat(timespec="seconds"))
-        return report
+        return self.maintain(retention_days)
 
     # ------------------------------------------------------------------ runs
     def start_run(self, run_id: str, flow: str, params: Mapping[str, object]) -> None:

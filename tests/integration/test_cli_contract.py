@@ -464,3 +464,13 @@ def test_shell_runs_piped_statements_read_only(tmp_path: Path) -> None:
     assert out.rstrip().splitlines()[-2].strip("│ ") == "Real Daily", out  # ran after it
     assert "Traceback" not in out + result.stderr
     assert tree(tmp_path) == before
+
+
+def test_sql_into_a_pipe_closed_early_ends_quietly(tmp_path: Path) -> None:
+    db = tmp_path / "w.ducklake"
+    make_warehouse(db)
+    done = subprocess.run(f"'{NEWSWIRE}' sql --db '{db}' 'select * from range(200000)' | head -2",
+                          shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                          executable="/bin/bash")
+    assert done.stdout.splitlines() == ["range", "-----"]
+    assert done.stderr == "", "no 'internal error' when the reader stops reading"

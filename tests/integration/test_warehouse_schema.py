@@ -193,7 +193,7 @@ def test_maintenance_merges_small_files_expires_snapshots_and_keeps_every_row(
 
     assert report.expired_snapshots > 0 and report.deleted_files > 0, report
     assert report.reclaimed_bytes > 0 and report.snapshots_left == 1
-    assert "snapshots expired" in report.summary() and "MB reclaimed" in report.summary()
+    assert " expired, " in report.summary() and "MB reclaimed" in report.summary()
     files_after = len(list((tmp_path / "newswire.files").rglob("*.parquet")))
     assert files_after < files_before
     assert query(db, "select (select count(*) from articles), (select count(*) from tags)") \

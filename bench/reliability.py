@@ -99,7 +99,7 @@ def run_ingest(
 # --------------------------------------------------------------------------- the warehouse
 def fetch_log_outcomes(db: Path) -> dict[tuple[str, str], list[str]]:
     """(kind, url) -> the outcomes fetch_log recorded for it, in order."""
-    con = duckdb.connect(str(db), read_only=True)
+    con = open_reader(db)
     try:
         rows = con.execute("select kind, url, outcome from fetch_log order by id").fetchall()
         moved = dict(con.execute(
@@ -117,7 +117,7 @@ def fetch_log_outcomes(db: Path) -> dict[tuple[str, str], list[str]]:
 
 def stored_paths(db: Path) -> Counter[str]:
     """How many `articles` rows carry each URL path (query strings ignored)."""
-    con = duckdb.connect(str(db), read_only=True)
+    con = open_reader(db)
     try:
         urls = [str(u) for (u,) in con.execute("select canonical_url from articles").fetchall()]
     finally:

@@ -387,6 +387,6 @@ def test_the_command_line_starts_the_same_backfill(first_night: Stack) -> None:
         "backfill reextract 2025-11-03..2025-11-03: 1 days done",
         "articles: 1 re-extracted, 0 new, 0 failed",
     ]
-    (row,) = stack.sql("select status from runs where flow = 'backfill' and params->>'mode' = "
+    (row,) = stack.sql("select status from runs where flow = 'backfill' and (params->>'mode') = "
                        "'reextract'")
     assert row == ("completed",)

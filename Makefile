@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test e2e run server bench bench-startup bench-tag bench-extract train-tag bench-dask reliability lint clean
+.PHONY: install demo test e2e run server bench bench-startup bench-tag bench-extract train-tag bench-dask bench-warehouse reliability lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || test -n "$(PY)" || \
@@ -58,6 +58,11 @@ train-tag: $(STAMP)
 
 bench-dask: $(STAMP)
 	$(BIN)/python -m bench.bench_dask
+
+# DuckLake commit, reader latency and unseen() at 10 k / 100 k / 1 M articles, beside the old
+# file-copy publish (a few minutes; --sizes 10000,100000 for a shorter run)
+bench-warehouse: $(STAMP)
+	$(BIN)/python -m bench.bench_warehouse
 
 reliability: $(STAMP)
 	$(BIN)/python -m bench.reliability

@@ -30,11 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import duckdb
-
 from bench.common import MIB, NEWSWIRE, ROOT, PrefectServer, RunResult, mib, run_measured
 from tests.sites.base import LocalSite
 from tests.sites.faults import OK, Fault, FaultPlan, build_fault_site
+from warehouse import open_reader
 
 FAST_ENV = {
     "NEWSWIRE_TIMEOUT_S": "2",

@@ -318,7 +318,10 @@ class Warehouse:
         now = datetime.now(UTC)
         with self._transaction("load batch"):
             inserted, linked = self._insert_articles(batch.articles, batch.run_id, now)
-            self._insert_pages(batch.pages, batch.run_id)
+            # a page goes in with its article, in the same commit: pages of articles that
+            # were stored before (and skipped) are stored already, no lookup needed
+            new = set(inserted)
+            self._insert_pages([p for p in batch.pages if p.article_id in new], batch.run_id)
             tags = self._upsert_tags(batch.tags, batch.run_id, now)
             logged = self._append_fetch_log(batch.fetch_log, batch.run_id)
             _test_hook_batch_in_flight(batch)
@@ -495,7 +498,6 @@ class Warehouse:
                 select article_id, url, final_url, status, content_type, html_gz,
                        size_bytes, fetched_at, ?
                 from batch_pages as b
-                where not exists (select 1 from pages as p where p.article_id = b.article_id)
                 """,
                 [run_id],
             )

@@ -53,7 +53,7 @@ logger = logging.getLogger(__name__)
 WRITER_CONFIG: dict[str, str | bool | int] = {
     # The writer only appends batches and looks up keys: a small buffer cache keeps the
     # ingest's memory flat as the warehouse grows (DuckDB's default is 80% of RAM).
-    "memory_limit": "256MB",
+    "memory_limit": "128MB",
 }
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 MAINTAINED_AT_KEY = "maintained_at"
@@ -678,6 +678,9 @@ class Warehouse:
             raise WarehouseError(f"retention must not be negative, got {retention_days}")
         catalog = lakes.CATALOG
         cutoff = datetime.now(UTC) - timedelta(days=retention_days)
+        # merging rewrites whole files: more than a batch's small cache, so DuckDB's default
+        limit = self.con.execute("select current_setting('memory_limit')").fetchone()
+        self.con.execute("reset memory_limit")
         try:
             flushed = self.con.execute(f"call ducklake_flush_inlined_data('{catalog}')").fetchall()
             merged = self.con.execute(f"call ducklake_merge_adjacent_files('{catalog}')").fetchall()
@@ -711,6 +714,10 @@ class Warehouse:
             ).fetchone()
         except duckdb.Error as exc:
             raise WarehouseError(f"maintenance of {self.path} failed: {_first_line(exc)}") from exc
+        finally:
+            if limit is not None:
+                with contextlib.suppress(duckdb.Error):
+                    self.con.execute(f"set memory_limit = '{limit[0]}'")
         report = MaintenanceReport(
             flushed_tables=len(flushed),
             merged_files=sum(int(r[2]) for r in merged if len(r) > 2),

@@ -44,10 +44,13 @@ FAST_ENV = {
 """Short timeouts and one retry: the silent, dripping and unreachable routes cost seconds."""
 
 GOOD_FEEDS = ("rss-good", "atom-good")
-TREE_RSS_LIMIT = 768 * MIB
-"""Peak RSS of the whole ingest process tree (CLI + extraction pool); about 570 MiB measured."""
+TREE_RSS_LIMIT = 896 * MIB
+"""Peak RSS of the whole ingest process tree (CLI + extraction pool); about 730 MiB measured
+(790 MiB under CI's load) since the warehouse became a DuckLake: the signed ducklake and
+sqlite extensions (71 MB of code) are resident in the ingest process. A 1 GiB body held
+anywhere in the tree still passes it."""
 MAIN_RSS_LIMIT = 400 * MIB
-"""Peak RSS of the ingest process itself, which receives every body; about 280 MiB measured.
+"""Peak RSS of the ingest process itself, which receives every body; about 355 MiB measured.
 A fetcher that held the 60 MB page or the 1 GiB bomb would pass it."""
 WALL_LIMIT_S = 60.0
 

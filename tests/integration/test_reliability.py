@@ -6,7 +6,7 @@ silent) with short timeouts, as a subprocess against the session's Prefect
 server, while the peak RSS of its process tree is polled. Every fault must show
 in `fetch_log` with its own reason, every good article must be stored once, the
 run must exit 0 within its time and memory limits (bench/reliability.py states
-them: 768 MiB for the process tree, 400 MiB for the ingest process, 60 s).
+them: 896 MiB for the process tree, 400 MiB for the ingest process, 60 s).
 
 A second warehouse ingests the settled part of the site (good pages and pages
 that fail for good) and is rerun three times: the reruns add no rows, request no

@@ -20,7 +20,7 @@ from flows.common import load_entries
 from flows.runtime import Runtime
 from tasks.brief import preload_chart_library
 from tasks.config import Settings
-from tasks.errors import NewswireError
+from tasks.errors import NewswireError, WarehouseError
 from tasks.feeds import read_feeds_file
 from tasks.pipeline import (
     count_by_source,
@@ -81,9 +81,14 @@ def ingest(rt: Runtime, settings: Settings, *, flow_name: str = NIGHTLY_FLOW) ->
         summary = summarize(run_id, outcomes, count_by_source(entries), wh.run_counts(run_id))
         wh.finish_run(run_id, summary)
         if flow_name == NIGHTLY_FLOW:
-            upkeep = wh.maintain_if_due(settings.snapshot_retention_days)
-            if upkeep is not None:
-                logger.info("%s", upkeep.summary())
+            try:
+                upkeep = wh.maintain_if_due(settings.snapshot_retention_days)
+            except WarehouseError as exc:  # the run's rows are committed: upkeep waits a night
+                logger.error("%s; the run's data is stored, maintenance runs again next time",
+                             exc)
+            else:
+                if upkeep is not None:
+                    logger.info("%s", upkeep.summary())
     rt.table_artifact(summary_table(summary), flow_name, "; ".join(summary_lines(summary)[:3]))
     for line in summary_lines(summary):
         logger.info(line)

@@ -58,7 +58,8 @@ WRITER_CONFIG: dict[str, str | bool | int] = {
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 MAINTAINED_AT_KEY = "maintained_at"
 MAINTAIN_EVERY = timedelta(hours=20)  # once a night, whatever the schedule's jitter
-ORPHAN_GRACE = timedelta(days=1)  # a shared catalog's other writers may be mid-commit
+ORPHAN_GRACE = timedelta(days=1)
+MAINTAIN_MEMORY = "2GB"  # a shared catalog's other writers may be mid-commit
 FEED_STATUSES = ("ok", "unchanged", "failed")
 RUN_END_STATUSES = ("completed", "failed")
 
@@ -678,9 +679,9 @@ class Warehouse:
             raise WarehouseError(f"retention must not be negative, got {retention_days}")
         catalog = lakes.CATALOG
         cutoff = datetime.now(UTC) - timedelta(days=retention_days)
-        # merging rewrites whole files: more than a batch's small cache, so DuckDB's default
+        # merging rewrites whole files: more than a batch's small cache
         limit = self.con.execute("select current_setting('memory_limit')").fetchone()
-        self.con.execute("reset memory_limit")
+        self.con.execute(f"set memory_limit = '{MAINTAIN_MEMORY}'")
         try:
             flushed = self.con.execute(f"call ducklake_flush_inlined_data('{catalog}')").fetchall()
             merged = self.con.execute(f"call ducklake_merge_adjacent_files('{catalog}')").fetchall()

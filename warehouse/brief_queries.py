@@ -29,6 +29,7 @@ from tasks.records import (
     StoryCopy,
     TopicDay,
 )
+from warehouse.lake import first_line
 from warehouse.reader import open_reader
 
 logger = logging.getLogger(__name__)
@@ -160,7 +161,7 @@ def brief_data(
         )
         health = _health(con, since)
     except duckdb.Error as exc:
-        raise WarehouseError(f"cannot read the brief from {path}: {_first_line(exc)}") from exc
+        raise WarehouseError(f"cannot read the brief from {path}: {first_line(exc)}") from exc
     finally:
         con.close()
     logger.info("brief data from %s: %d stories since %s", path, len(stories), since.isoformat())
@@ -240,7 +241,3 @@ def _day(value: Any) -> date:
     if isinstance(value, date):
         return value
     return date.fromisoformat(str(value))
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

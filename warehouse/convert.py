@@ -59,7 +59,7 @@ def convert_file(old: Path, new: Path | str, data_path: str | None = None) -> di
     present = _old_tables(old)
     try:
         with Warehouse.open(new, run_id=f"convert-{old.name}", data_path=data_path) as wh:
-            wh.con.execute(f"attach {_quote(str(old))} as {OLD} (read_only)")
+            wh.con.execute(f"attach {lakes.sql_literal(str(old))} as {OLD} (read_only)")
             try:
                 counts = _copy_tables(wh.con, present, str(old.resolve()), wh.run_id)
             finally:
@@ -79,11 +79,11 @@ def _old_tables(old: Path) -> dict[str, list[str]]:
     """
     con = duckdb.connect(":memory:")
     try:
-        con.execute(f"attach {_quote(str(old))} as {OLD} (read_only)")
+        con.execute(f"attach {lakes.sql_literal(str(old))} as {OLD} (read_only)")
         present = _columns(con, OLD)
     except duckdb.Error as exc:
         raise WarehouseError(
-            f"cannot open {old}: {_first_line(exc)}; a file written by a newer DuckDB (2.x) "
+            f"cannot open {old}: {lakes.first_line(exc)}; a file written by a newer DuckDB (2.x) "
             f"must first be copied into the {duckdb.__version__} format with that DuckDB "
             "(docs/warehouse.md, 'Converting an earlier warehouse')") from None
     finally:
@@ -170,12 +170,3 @@ def _copy_tables(con: duckdb.DuckDBPyConnection, old_columns: dict[str, list[str
 def _count(con: duckdb.DuckDBPyConnection, source: str) -> int:
     row = con.execute(f"select count(*) from {source}").fetchone()
     return int(row[0]) if row else 0
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -20,7 +20,8 @@ from typing import Literal
 import duckdb
 
 from tasks.errors import ConfigError
-from warehouse.reader import _first_line, open_reader
+from warehouse.lake import first_line
+from warehouse.reader import open_reader
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ def export_tables(path: Path, out_dir: Path, fmt: Literal["parquet", "csv"]) -> 
     except OSError as exc:
         raise ConfigError(f"cannot write the export to {out_dir}: {exc.strerror or exc}") from None
     except duckdb.IOException as exc:
-        raise ConfigError(f"cannot write the export to {out_dir}: {_first_line(exc)}") from None
+        raise ConfigError(f"cannot write the export to {out_dir}: {first_line(exc)}") from None
     finally:
         con.close()
     return written

@@ -100,7 +100,7 @@ def attach_statements(path: Path | str) -> list[str]:
     statements = []
     directory = lakes.extension_directory()
     if directory is not None:
-        statements.append(f"SET extension_directory = {_quote(str(directory))};")
+        statements.append(f"SET extension_directory = {lakes.sql_literal(str(directory))};")
     statements.append("LOAD ducklake;")
     statements.append("LOAD sqlite;" if lake.kind == "sqlite" else "LOAD postgres;")
     statements.append(lakes.attach_sql(lake, read_only=True) + ";")
@@ -118,7 +118,8 @@ def shell_statements(path: Path | str) -> list[str]:
         con.close()
     locks = []
     if data_path and "://" not in data_path:
-        locks.append(f"SET allowed_directories = [{_quote(data_path.rstrip('/') + '/')}];")
+        folder = lakes.sql_literal(data_path.rstrip("/") + "/")
+        locks.append(f"SET allowed_directories = [{folder}];")
     locks += ["SET enable_external_access = false;", "SET lock_configuration = true;"]
     return attach_statements(path) + locks
 
@@ -150,10 +151,6 @@ def info_lines(info: WarehouseInfo) -> list[str]:
 
 def _int(value: object) -> int:
     return int(value) if isinstance(value, int) else 0
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _megabytes(size: int | None) -> str:

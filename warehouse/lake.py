@@ -45,6 +45,8 @@ __all__ = [
     "file_kind",
     "locate",
     "refuse_non_warehouse",
+    "first_line",
+    "sql_literal",
 ]
 
 CATALOG = "newswire"
@@ -192,7 +194,7 @@ def _earlier_newswire_file(path: Path) -> bool:
     """
     con = duckdb.connect(":memory:")
     try:
-        con.execute(f"attach {_quote(str(path))} as probe (read_only)")
+        con.execute(f"attach {sql_literal(str(path))} as probe (read_only)")
         row = con.execute(
             "select count(*) from duckdb_tables() where database_name = 'probe' "
             "and table_name in ('schema_migrations', 'articles')"
@@ -280,7 +282,7 @@ def connect(config: dict[str, str | bool | int] | None = None) -> duckdb.DuckDBP
         con.close()
         raise DuckLakeUnavailable(
             f"DuckDB {duckdb.__version__} cannot load its ducklake extension "
-            f"({_first_line(exc)}); reinstall newswire (pip install -e .) to get the "
+            f"({first_line(exc)}); reinstall newswire (pip install -e .) to get the "
             f"duckdb-extension-ducklake=={duckdb.__version__} wheel"
         ) from None
     return con
@@ -292,11 +294,11 @@ def attach_sql(lake: Lake, *, read_only: bool, data_path: str | None = None) -> 
     if read_only:
         options.append("READ_ONLY")
     if data_path is not None:
-        options.append(f"DATA_PATH {_quote(data_path)}")
+        options.append(f"DATA_PATH {sql_literal(data_path)}")
     if lake.kind == "postgres":
         options.append(f"METADATA_SCHEMA '{METADATA_SCHEMA}'")
     suffix = f" ({', '.join(options)})" if options else ""
-    return f"ATTACH {_quote(lake.uri)} AS {CATALOG}{suffix}"
+    return f"ATTACH {sql_literal(lake.uri)} AS {CATALOG}{suffix}"
 
 
 def attach(con: duckdb.DuckDBPyConnection, lake: Lake, *, read_only: bool,
@@ -324,7 +326,7 @@ def attach(con: duckdb.DuckDBPyConnection, lake: Lake, *, read_only: bool,
         con.execute(attach_sql(lake, read_only=read_only, data_path=data_path))
         con.execute(f"use {CATALOG}")
     except duckdb.Error as exc:
-        raise WarehouseError(f"cannot open warehouse {lake.shown}: {_first_line(exc)}") from None
+        raise WarehouseError(f"cannot open warehouse {lake.shown}: {first_line(exc)}") from None
 
 
 def recorded_data_path(con: duckdb.DuckDBPyConnection) -> str:
@@ -343,23 +345,25 @@ def postgres_lake_exists(lake: Lake) -> bool:
     """
     con = connect()
     try:
-        conninfo = str(lake.conninfo).replace("'", "''")
-        con.execute(f"attach '{conninfo}' as newswire_probe (type postgres, read_only)")
+        con.execute(f"attach {sql_literal(str(lake.conninfo))} as newswire_probe "
+                    "(type postgres, read_only)")
         row = con.execute(
             "select count(*) from duckdb_tables() where database_name = 'newswire_probe' "
             "and schema_name = ? and table_name = 'ducklake_snapshot'", [METADATA_SCHEMA]
         ).fetchone()
     except duckdb.Error as exc:
-        raise WarehouseError(f"cannot reach the catalog {lake.shown}: {_first_line(exc)}") from None
+        raise WarehouseError(f"cannot reach the catalog {lake.shown}: {first_line(exc)}") from None
     finally:
         con.close()
     return bool(row and row[0])
 
 
-def _quote(text: str) -> str:
+def sql_literal(text: str) -> str:
+    """`text` as a single-quoted SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an error's message (DuckDB's often run on with context)."""
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    return text.splitlines()[0].strip() if text else type(exc).__name__

@@ -118,7 +118,7 @@ def open_query_reader(path: Path | str) -> duckdb.DuckDBPyConnection:
             con.execute(statement)
     except duckdb.Error as exc:
         con.close()
-        raise WarehouseError(f"cannot lock the reader of {path}: {_first_line(exc)}") from None
+        raise WarehouseError(f"cannot lock the reader of {path}: {lakes.first_line(exc)}") from None
     return con
 
 
@@ -315,7 +315,7 @@ def completed_child_runs(path: Path, flow: str, parent: str) -> list[tuple[str, 
 
 
 def _query_message(exc: duckdb.Error) -> str:
-    line = _first_line(exc)
+    line = lakes.first_line(exc)
     match = _READ_ONLY.search(line)
     if match:
         return _read_only_message(match[1])
@@ -331,11 +331,6 @@ def _query_message(exc: duckdb.Error) -> str:
     if isinstance(exc, duckdb.PermissionException):
         return f"newswire sql reads only the warehouse: {line.split(': ', 1)[-1]}"
     return line
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0].strip() if text else type(exc).__name__
 
 
 # --------------------------------------------------------------------------- formatting

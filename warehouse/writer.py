@@ -714,7 +714,8 @@ class Warehouse:
                 "where end_snapshot is null)"
             ).fetchone()
         except duckdb.Error as exc:
-            raise WarehouseError(f"maintenance of {self.path} failed: {_first_line(exc)}") from exc
+            raise WarehouseError(
+                f"maintenance of {self.path} failed: {lakes.first_line(exc)}") from exc
         finally:
             if limit is not None:
                 with contextlib.suppress(duckdb.Error):
@@ -905,7 +906,7 @@ class _Transaction:
                            self.what)
         if isinstance(exc, duckdb.Error):
             raise WarehouseError(
-                f"{self.what} failed on {self.path}: {_first_line(exc)}"
+                f"{self.what} failed on {self.path}: {lakes.first_line(exc)}"
             ) from exc
 
 
@@ -1099,8 +1100,3 @@ def _timestamps(values: Sequence[datetime | None]) -> pa.Array:
 
 def _json(value: object) -> str:
     return json.dumps(value, default=str, sort_keys=True, ensure_ascii=False)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -28,7 +28,6 @@ from typing import Any, NoReturn
 
 from tasks.config import Settings
 from tasks.errors import ConfigError, NewswireError, RunFailedError
-from tasks.feeds import read_feeds_file
 from tasks.progress import hide_progress, show_progress_on
 
 EXIT_OK = 0
@@ -235,6 +234,8 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     settings = Settings.from_env(db_path=args.db, feeds_path=args.feeds, dask_address=args.dask)
+    from tasks.feeds import read_feeds_file  # feedparser: only a run pays for it
+
     read_feeds_file(settings.feeds_path)  # a bad row fails here, before Prefect is imported
     from warehouse.lake import refuse_non_warehouse
 

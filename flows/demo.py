@@ -141,9 +141,21 @@ def run_demo(db: Path | None = None) -> int:
     print(f"\nChina–Japan stories in the demo ({len(stories.rows)}):")
     print(format_result(stories, "table"))
     print(f"\ndemo finished in {time.perf_counter() - started:.1f} s; query it with:")
-    command = os.path.relpath(sys.argv[0]) if sys.argv[0].endswith("newswire") else "newswire"
-    print(f'  {command} sql --db {db} "select * from china_japan_stories"')
+    print(f'  {_shown_command()} sql --db {db} "select * from china_japan_stories"')
     brief = brief_path(db.parent, datetime.now(UTC))
     if brief.exists():
         print(f"morning brief: {brief.resolve()}")
     return 0
+
+
+def _shown_command() -> str:
+    """How to call this newswire again: its name when PATH finds it, else its path (relative
+    when that is shorter, e.g. `.venv/bin/newswire` in the project folder)."""
+    me = sys.argv[0]
+    if not me.endswith("newswire"):
+        return "newswire"
+    on_path = shutil.which("newswire")
+    if on_path is not None and Path(on_path).resolve() == Path(me).resolve():
+        return "newswire"
+    relative = os.path.relpath(me)
+    return relative if not relative.startswith("..") else str(Path(me).resolve())

@@ -228,6 +228,13 @@ def test_demo_in_a_crowded_folder_touches_only_its_own_files(
     assert query(db, "select value from warehouse_meta where key = 'made_by'").rows == [
         ("newswire demo",)
     ]
+    # the command it prints to query the demo runs as printed, from where the demo ran
+    printed = first.stdout.split("query it with:\n", 1)[1].splitlines()[0].strip()
+    assert not printed.startswith(".."), printed
+    shown = subprocess.run(printed, shell=True, cwd=crowded, capture_output=True, text=True,
+                           timeout=120)
+    assert shown.returncode == 0, (printed, shown.stderr)
+    assert "(7 rows)" in shown.stdout, shown.stdout
 
     second = run_cli(prefect_api, "demo", "--db", str(db), cwd=crowded)  # its own: replaced
     assert second.returncode == 0, second.stderr

@@ -107,7 +107,8 @@ def backfill_day(
         day: The UTC date of publication this run covers.
         mode: retag, reextract or refetch.
         sources: Source names to limit to; empty means all.
-        db: Path of the warehouse file.
+        db: The warehouse (catalog path or postgres: catalog); empty means the
+            configured one.
         feeds: Path of the feeds CSV.
         parent: Run id of the backfill this day belongs to.
         entries: For refetch, the day's article URLs found by the parent.
@@ -131,6 +132,7 @@ def catch_up(since: datetime, until: datetime, feeds: str = "", db: str = "") ->
         since: Start of the night (inclusive).
         until: The run's scheduled start (exclusive).
         feeds: Path of the feeds CSV.
-        db: Path of the warehouse file.
+        db: The warehouse (catalog path or postgres: catalog); empty means the
+            configured one.
     """
     return run_catch_up(PrefectRuntime(), since, until, feeds, db)

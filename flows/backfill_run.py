@@ -231,15 +231,8 @@ def run_day(
 ) -> dict[str, Any]:
     """One day of a backfill, written under its own run id.
 
-    Args:
-        day: The UTC date of publication this run covers.
-        mode: retag, reextract or refetch.
-        sources: Source names to limit to; empty means all.
-        db: Path of the warehouse file.
-        feeds: Path of the feeds CSV.
-        parent: Run id of the backfill this day belongs to.
-        entries: For refetch, the day's article URLs found by the parent.
-        feed_urls: For refetch, the feed URL of each source (the address guard's exemption).
+    The parameters are the flow `flows.backfill.backfill_day`'s (documented there,
+    where the Prefect UI shows them); `rt` runs its tasks in-process or on Prefect.
     """
     logger = rt.logger
     run_id = rt.run_id()
@@ -322,11 +315,7 @@ def run_catch_up(
 ) -> dict[str, Any]:
     """Refetch a late scheduled night [since, until) from the feeds and the sites' sitemaps.
 
-    Args:
-        since: Start of the night (inclusive).
-        until: The run's scheduled start (exclusive).
-        feeds: Path of the feeds CSV.
-        db: Path of the warehouse file.
+    The parameters are the flow `flows.backfill.catch_up`'s (documented there).
     """
     logger = rt.logger
     run_id = rt.run_id()

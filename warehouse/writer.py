@@ -44,7 +44,7 @@ from tasks.records import (
 )
 from warehouse import lake as lakes
 from warehouse import neardup
-from warehouse.lock import WriterLock
+from warehouse.lock import CatalogLock, WriterLock
 from warehouse.records import LoadResult, MaintenanceReport, StoredArticle
 from warehouse.schema import VIEWS_HASH_KEY, create_views, migrate, views_hash
 
@@ -73,7 +73,7 @@ class Warehouse:
         *,
         run_id: str,
         con: duckdb.DuckDBPyConnection,
-        lock: WriterLock | None,
+        lock: WriterLock | CatalogLock,
         max_distance: int = neardup.MAX_DISTANCE,
     ) -> None:
         self.lake = lake
@@ -112,23 +112,25 @@ class Warehouse:
         lake = lakes.locate(path, data_path)
         lakes.refuse_non_warehouse(lake)  # before the lock exists beside it
         lock_file = lake.lock_file()
-        lock = None
+        lock: WriterLock | CatalogLock
         lock_was_there = False
         if lock_file is not None:
             lock = WriterLock(lock_file, lake.shown, run_id=run_id, on_wait=on_wait,
                               wait_timeout_s=wait_timeout_s)
             lock_was_there = lock.path.exists()
-            lock.acquire()
+        else:  # a shared Postgres catalog: the lock lives in its database
+            lock = CatalogLock(lake, run_id=run_id, on_wait=on_wait,
+                               wait_timeout_s=wait_timeout_s)
+        lock.acquire()
         created = False
         try:
             con, created = _open_lake(lake)
             warehouse = cls(lake, run_id=run_id, con=con, lock=lock)
             warehouse._close_interrupted_runs()
         except BaseException:
-            if lock is not None:
-                lock.release()
-                if not lock_was_there:
-                    lock.path.unlink(missing_ok=True)  # refused at once: leave nothing beside it
+            lock.release()
+            if isinstance(lock, WriterLock) and not lock_was_there:
+                lock.path.unlink(missing_ok=True)  # refused at once: leave nothing beside it
             raise
         if created:
             logger.info("warehouse %s: created (data in %s)", lake.shown, lake.data_path)
@@ -143,8 +145,7 @@ class Warehouse:
             with _KeepWriteAheadLog(self.lake):
                 con.close()
         finally:
-            if self._lock is not None:
-                self._lock.release()
+            self._lock.release()
 
     def __enter__(self) -> Warehouse:
         return self
@@ -696,10 +697,9 @@ class Warehouse:
                 f"call ducklake_cleanup_old_files('{catalog}', dry_run => true, "
                 "older_than => ?)", [scheduled_cutoff]).fetchall()]
             # files no snapshot ever listed: what a killed writer wrote before its commit.
-            # With the lock held no other writer can be mid-commit, so all of them go;
-            # a shared (Postgres) catalog keeps the last day's, which may be in flight.
-            orphan_cutoff = datetime.now(UTC) - (ORPHAN_GRACE if self._lock is None
-                                                 else timedelta(0))
+            # With the lock held (a file beside a local catalog, an advisory lock in a
+            # Postgres one) no other writer can be mid-commit, so all of them go.
+            orphan_cutoff = datetime.now(UTC)
             doomed += [str(r[0]) for r in self.con.execute(
                 f"call ducklake_delete_orphaned_files('{catalog}', dry_run => true, "
                 "older_than => ?)", [orphan_cutoff]).fetchall()]
@@ -850,7 +850,7 @@ class Warehouse:
             logger.warning("warehouse %s: %d interrupted run(s) marked failed", self.path, row[0])
 
     def _transaction(self, what: str) -> _Transaction:
-        return _Transaction(self.con, what, self.path)
+        return _Transaction(self.con, what, self.path, self._lock.check)
 
     def _registered(self, name: str, table: pa.Table) -> _Registered:
         return _Registered(self.con, name, table)
@@ -881,8 +881,10 @@ def _test_hook_batch_in_flight(batch: LoadBatch) -> None:
 class _Transaction:
     """BEGIN … COMMIT, or ROLLBACK and a WarehouseError naming what failed."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, what: str, path: str) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, what: str, path: str,
+                 still_the_writer: Callable[[], None]) -> None:
         self.con, self.what, self.path = con, what, path
+        self.still_the_writer = still_the_writer
 
     def __enter__(self) -> None:
         self.con.begin()
@@ -895,15 +897,18 @@ class _Transaction:
     ) -> None:
         if exc is None:
             try:
+                self.still_the_writer()  # raises when the lock was lost: commit nothing
                 self.con.commit()
                 return
-            except duckdb.Error as commit_exc:
+            except (duckdb.Error, WarehouseError) as commit_exc:
                 exc = commit_exc
         try:
             self.con.rollback()
         except duckdb.Error:
             logger.warning("warehouse %s: rollback after a failed %s also failed", self.path,
                            self.what)
+        if isinstance(exc, WarehouseError):
+            raise exc
         if isinstance(exc, duckdb.Error):
             raise WarehouseError(
                 f"{self.what} failed on {self.path}: {lakes.first_line(exc)}"

@@ -1,5 +1,6 @@
 """Readers during an ingest, through the statements `newswire info` prints: on a laptop's
-SQLite catalog and on a team's Postgres catalog (a throwaway `postgres` started here).
+SQLite catalog and on a team's Postgres catalog (a throwaway `postgres` started here);
+and the one writer of a Postgres catalog, which no lock file can guard.
 
 A plain DuckDB process (no newswire code) runs the printed statements and counts the
 stories over and over while `newswire ingest` commits batch after batch: no query may
@@ -24,7 +25,9 @@ import pytest
 
 from flows.demo import demo_feeds_file
 from flows.processes import free_port, stop_process
-from tests.conftest import cli_env
+from tasks.errors import WarehouseError
+from tests.conftest import ROOT, cli_env
+from warehouse import Warehouse
 
 NEWSWIRE = Path(sys.executable).parent / "newswire"
 READER = textwrap.dedent("""
@@ -190,3 +193,68 @@ def test_an_empty_postgres_catalog_is_no_warehouse_and_a_new_one_needs_a_data_pa
     made = subprocess.run([str(NEWSWIRE), "ingest", "--feeds", str(feeds), "--db", empty],
                           cwd=workdir, capture_output=True, text=True, timeout=60, env=env)
     assert made.returncode == 2 and "NEWSWIRE_DATA_PATH" in made.stderr, made.stderr
+
+
+# ------------------------------------------------------------ one writer of a Postgres catalog
+def fresh_catalog(postgres: str, name: str) -> str:
+    """A new, empty database on the throwaway server, as `--db` names its catalog."""
+    port = postgres.split("port=")[1].split()[0]
+    subprocess.run([_postgres_binary("createdb"), "-h", "127.0.0.1", "-p", port, "-U",
+                    "newswire", name], check=True, capture_output=True, timeout=60)
+    return postgres.replace("dbname=postgres", f"dbname={name}")
+
+
+HOLD_A_POSTGRES_WRITER = textwrap.dedent("""
+    import sys, time
+    from warehouse import Warehouse
+    wh = Warehouse.open(sys.argv[1], run_id="run-held", data_path=sys.argv[2])
+    print("HELD", flush=True)
+    time.sleep(300)
+""")
+
+
+@pytest.mark.postgres
+def test_a_postgres_catalog_has_one_writer_which_a_second_waits_for_by_name(
+    workdir: Path, postgres: str
+) -> None:
+    catalog = fresh_catalog(postgres, "two_writers")
+    data = str(workdir / "shared-files")
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_A_POSTGRES_WRITER, catalog, data],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, start_new_session=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD", (
+            holder.stderr.read() if holder.stderr else "")
+        waits: list[str] = []
+        with pytest.raises(WarehouseError) as refused:
+            Warehouse.open(catalog, run_id="run-second", wait_timeout_s=1.0,
+                           on_wait=waits.append)
+        assert "busy: run run-held pid" in str(refused.value), refused.value
+        assert waits and waits[0].startswith("warehouse busy: run run-held"), waits
+        # the holder dies without a word: Postgres ends its session and the lock with it
+        os.killpg(holder.pid, 9)
+        holder.wait(timeout=30)
+        with Warehouse.open(catalog, run_id="run-second", wait_timeout_s=30) as wh:
+            assert wh.con.execute("select count(*) from runs").fetchone() == (0,)
+    finally:
+        stop_process(holder)
+
+
+@pytest.mark.postgres
+def test_a_writer_whose_lock_connection_was_cut_commits_nothing_more(
+    workdir: Path, postgres: str
+) -> None:
+    catalog = fresh_catalog(postgres, "cut_lock")
+    with Warehouse.open(catalog, run_id="run-cut", data_path=str(workdir / "files")) as wh:
+        wh.set_meta("before", "kept")
+        port = postgres.split("port=")[1].split()[0]
+        subprocess.run([_postgres_binary("psql"), "-h", "127.0.0.1", "-p", port, "-U",
+                        "newswire", "-d", "cut_lock", "-c",
+                        "select pg_terminate_backend(pid) from pg_stat_activity "
+                        "where application_name like 'newswire run run-cut%'"],
+                       check=True, capture_output=True, timeout=60)
+        with pytest.raises(WarehouseError, match="lost the writer lock"):
+            wh.set_meta("after", "never")
+    with Warehouse.open(catalog, run_id="run-next", wait_timeout_s=10) as wh:
+        keys = {k for (k,) in wh.con.execute("select key from warehouse_meta").fetchall()}
+    assert "before" in keys and "after" not in keys, keys

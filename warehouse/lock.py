@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 import duckdb
 
@@ -62,7 +63,29 @@ def read_holder(path: Path) -> Holder | None:
         return None
 
 
-class WriterLock:
+class _Lock:
+    """What both writer locks share: held for the length of a with-block."""
+
+    def acquire(self) -> None:
+        raise NotImplementedError
+
+    def release(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+
+class WriterLock(_Lock):
     """An exclusive `flock` on the lock file next to the warehouse, held while writing.
 
     The kernel drops the lock when its process dies (even by SIGKILL), so there is
@@ -134,18 +157,6 @@ class WriterLock:
     def held(self) -> bool:
         return self._fd is not None
 
-    def __enter__(self) -> WriterLock:
-        self.acquire()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.release()
-
 
 def _try_flock(fd: int) -> bool:
     try:
@@ -193,7 +204,7 @@ _KEY_SQL = (f"(hashtext(current_database() || '.' || '{lakes.METADATA_SCHEMA}'):
             "& 2147483647)")
 
 
-class CatalogLock:
+class CatalogLock(_Lock):
     """The writers' lock of a Postgres catalog: an advisory lock held in an open transaction.
 
         with CatalogLock(lake, run_id="r1"):
@@ -294,15 +305,3 @@ class CatalogLock:
     @property
     def held(self) -> bool:
         return self._con is not None
-
-    def __enter__(self) -> CatalogLock:
-        self.acquire()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.release()

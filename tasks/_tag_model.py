@@ -60,23 +60,32 @@ def hashed_ngrams(text: str, prefix: str, buckets: int, out: set[int]) -> None:
     bigrams (a one-character run gives itself). `prefix` keeps title and body apart.
     Hashing is CRC-32, so features are the same on every machine and Python version.
     """
-    prev = ""
+    # CRC-32 runs on: crc32(b, crc32(a)) == crc32(a + b), so the prefix is hashed once and a
+    # bigram continues from its first word's hash (the same ids as hashing each string whole).
+    crc = zlib.crc32
+    add = out.add
+    seed = crc(prefix.encode())
+    prev = -1  # hash of prefix + the previous Latin token; -1 after a CJK run or at the start
     for m in _TOKEN.finditer(text.lower()):
         tok = m.group()
         if _IS_CJK.match(tok):
-            prev = ""
+            prev = -1
+            # every character of the CJK ranges is 3 bytes in UTF-8: a bigram is 6 bytes
+            raw = memoryview(tok.encode())
             if len(tok) == 1:
-                out.add(zlib.crc32(f"{prefix}{tok}".encode()) % buckets)
+                add(crc(raw, seed) % buckets)
                 continue
-            for i in range(len(tok) - 1):
-                out.add(zlib.crc32(f"{prefix}{tok[i : i + 2]}".encode()) % buckets)
+            for i in range(0, 3 * (len(tok) - 1), 3):
+                add(crc(raw[i : i + 6], seed) % buckets)
             continue
         if tok[0].isdigit():
             tok = "0"
-        out.add(zlib.crc32(f"{prefix}{tok}".encode()) % buckets)
-        if prev:
-            out.add(zlib.crc32(f"{prefix}{prev} {tok}".encode()) % buckets)
-        prev = tok
+        data = tok.encode()
+        h = crc(data, seed)
+        add(h % buckets)
+        if prev >= 0:
+            add(crc(b" " + data, prev) % buckets)
+        prev = h
 
 
 @dataclass(frozen=True, slots=True)

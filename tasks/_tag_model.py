@@ -12,7 +12,8 @@ neither scikit-learn nor numpy. An article is described by
 
 The relevance score is a Platt-calibrated probability, `relevant` is `score >= threshold`
 (both chosen on the dev split). Each topic has its own linear model, applied to relevant
-stories only.
+stories only; it reads `buckets` together with the n-grams of every sentence of the body
+(`tasks.tag.article_buckets`, hashed under their own prefix).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ __all__ = [
 MODEL_PACKAGE = "seeds"
 MODEL_DIR = "tagger"
 MODEL_FILE = "model.json"
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2  # 2: the topic models also read the article n-grams (tasks.tag)
 HASH_BUCKETS = 1 << 18  # hashed n-gram space (the model file records it too)
 
 # Tokens: Latin words (with inner ' and -), digit runs, and runs of CJK characters
@@ -121,6 +122,7 @@ class Model:
     topics: Mapping[str, Linear]
     topic_threshold: float
     digest: str
+    topic_keys: AbstractSet[int] = frozenset()  # every bucket some topic model weighs
 
     def score(self, struct: Sequence[float], buckets: AbstractSet[int]) -> float:
         """Calibrated probability that the article is a China-Japan relations story."""
@@ -130,8 +132,14 @@ class Model:
     def topic_scores(
         self, struct: Sequence[float], buckets: AbstractSet[int]
     ) -> dict[str, float]:
-        """Probability of each topic (the topic models were fitted on relevant stories)."""
-        return {t: _sigmoid(m.decision(struct, buckets)) for t, m in self.topics.items()}
+        """Probability of each topic (the topic models were fitted on relevant stories).
+
+        `buckets` are the relevance buckets together with the article's own n-grams
+        (`tasks.tag.article_buckets`).
+        """
+        # an article's own n-grams run to thousands: keep the weighed ones once, not per topic
+        weighed = self.topic_keys & buckets if self.topic_keys else buckets
+        return {t: _sigmoid(m.decision(struct, weighed)) for t, m in self.topics.items()}
 
 
 def _linear(d: Mapping[str, object]) -> Linear:
@@ -167,6 +175,7 @@ def parse_model(raw: bytes) -> Model:
     platt = d["platt"]
     if int(d["buckets"]) != HASH_BUCKETS:
         raise ValueError(f"{MODEL_FILE}: {d['buckets']} hash buckets, expected {HASH_BUCKETS}")
+    topics = {t: _linear(m) for t, m in d["topics"].items()}
     return Model(
         struct_names=tuple(d["struct_names"]),
         buckets=int(d["buckets"]),
@@ -174,9 +183,10 @@ def parse_model(raw: bytes) -> Model:
         platt=(float(platt[0]), float(platt[1])),
         threshold=float(d["threshold"]),
         reject_score=float(d["reject_score"]),
-        topics={t: _linear(m) for t, m in d["topics"].items()},
+        topics=topics,
         topic_threshold=float(d["topic_threshold"]),
         digest=hashlib.sha256(raw).hexdigest()[:8],
+        topic_keys=frozenset().union(*(m.hashed.keys() for m in topics.values())),
     )
 
 

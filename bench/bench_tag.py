@@ -77,6 +77,7 @@ class Example:
     h: frozenset[int]
     language: str = ""
     year: str = ""
+    a: frozenset[int] = frozenset()  # the article n-grams that only the topic models read
 
 
 def _read_jsonl(path: Path) -> list[dict[str, object]]:
@@ -104,13 +105,16 @@ def load_examples(corpus: Path = CORPUS) -> list[Example]:
             deltas = f.get("h") or []
             assert isinstance(deltas, list)
             ids = frozenset(int(v) for v in np.cumsum(deltas)) if deltas else frozenset()
+            a_deltas = f.get("a") or []
+            assert isinstance(a_deltas, list)
+            a_ids = frozenset(int(v) for v in np.cumsum(a_deltas)) if a_deltas else frozenset()
             x = f.get("x") or []
             assert isinstance(x, list)
             out.append(Example(
                 str(f["id"]), str(r["split"]), _script(str(r["language"])), str(r["publisher"]),
                 int(str(r["label"])), tuple(r.get("topics") or ()), bool(r.get("borderline")),
                 bool(f["both"]), tuple(float(v) for v in x), ids, str(r["language"]),
-                str(r.get("date") or "")[:4],
+                str(r.get("date") or "")[:4], a_ids,
             ))
     return out
 
@@ -142,7 +146,7 @@ def predict(e: Example) -> Prediction:
     relevant = score >= RELEVANCE_THRESHOLD
     topics: tuple[str, ...] = ()
     if relevant:
-        probs = m.topic_scores(e.x, e.h)
+        probs = m.topic_scores(e.x, e.h | e.a)
         chosen = {t for t, p in probs.items() if p >= m.topic_threshold}
         if not chosen and probs:
             chosen = {max(probs, key=lambda t: probs[t])}

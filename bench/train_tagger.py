@@ -32,7 +32,7 @@ import re
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +41,7 @@ from sklearn.linear_model import LogisticRegression
 
 from bench.bench_tag import CORPUS, Example, _read_jsonl, _script, load_examples
 from tasks._tag_model import HASH_BUCKETS, MODEL_FILE, MODEL_FORMAT
-from tasks.tag import FEATURES, TOPICS, parse_article
+from tasks.tag import FEATURES, TOPICS, article_buckets, parse_article
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_PATH = ROOT / "seeds" / "tagger" / MODEL_FILE
@@ -56,6 +56,11 @@ SPLIT_NOTE = (
 )
 BALANCE = 0.03  # the threshold keeps dev precision >= dev recall - BALANCE
 TOPIC_FOLDS = 5
+# The topic models' article n-grams (ids >= HASH_BUCKETS) need this many relevant stories,
+# and their hashed weights below TOPIC_MIN_WEIGHT are dropped, so model.json stays under 2 MB
+# (cross-validated micro-F1 within 0.002 of keeping them all).
+TOPIC_ARTICLE_MIN_DF = 3
+TOPIC_MIN_WEIGHT = 0.005
 WEIGHT_DECIMALS = 4  # hashed weights are rounded (and dropped when they round to 0)
 BIG_PUBLISHER = 150  # items of one publisher in one language script (en / cjk)
 TRAIN_SHARE, DEV_SHARE = 0.60, 0.80  # cumulative shares for the year cut of big publishers
@@ -112,9 +117,14 @@ def features_of(title: str, text: str) -> dict[str, object]:
     p = parse_article(title, text)
     if not p.names_both:
         return {"both": 0}
-    ids = sorted(p.buckets)
-    deltas = [ids[0]] + [b - a for a, b in zip(ids, ids[1:], strict=False)] if ids else []
-    return {"both": 1, "x": [round(v, 6) for v in p.struct], "h": deltas}
+    return {"both": 1, "x": [round(v, 6) for v in p.struct], "h": _deltas(p.buckets),
+            "a": _deltas(article_buckets(p))}
+
+
+def _deltas(buckets: Iterable[int]) -> list[int]:
+    """Sorted bucket ids, each stored as the gap to the one before."""
+    ids = sorted(buckets)
+    return [ids[0]] + [b - a for a, b in zip(ids, ids[1:], strict=False)] if ids else []
 
 
 def _write_sharded(
@@ -232,11 +242,17 @@ def _matrix(
     return sparse.csr_matrix((vals, (rows, cols)), shape=(len(exs), k + len(columns)))
 
 
-def _columns(exs: Iterable[Example], min_df: int) -> dict[int, int]:
+def _columns(
+    exs: Iterable[Example], min_df: int, article_min_df: int | None = None
+) -> dict[int, int]:
+    """Bucket -> column for the buckets in at least min_df items (article_min_df for the
+    topic models' article n-grams, ids >= HASH_BUCKETS)."""
     df: Counter[int] = Counter()
     for e in exs:
         df.update(e.h)
-    kept = sorted(b for b, n in df.items() if n >= min_df)
+    article_min_df = min_df if article_min_df is None else article_min_df
+    kept = sorted(b for b, n in df.items()
+                  if n >= (min_df if b < HASH_BUCKETS else article_min_df))
     return {b: i for i, b in enumerate(kept)}
 
 
@@ -295,13 +311,18 @@ class Fitted:
     struct_scale: float
 
 
-def _linear_json(f: Fitted, a: float = 1.0, b: float = 0.0) -> dict[str, object]:
+def _hashed_weight(w: float, min_weight: float) -> float:
+    """A hashed weight as written to model.json: rounded, 0 when below min_weight."""
+    return round(w, WEIGHT_DECIMALS) if abs(w) >= min_weight else 0.0
+
+
+def _linear_json(f: Fitted, min_weight: float = 0.0) -> dict[str, object]:
     """Weights as the runtime reads them (struct scale folded in, tiny weights dropped)."""
     coef = f.clf.coef_[0]
     k = len(FEATURES)
     ids, ws = [], []
     for bucket, col in sorted(f.columns.items()):
-        w = round(float(coef[k + col]), WEIGHT_DECIMALS)
+        w = _hashed_weight(float(coef[k + col]), min_weight)
         if w:
             ids.append(bucket)
             ws.append(w)
@@ -402,12 +423,15 @@ def _train_topics(
 ) -> tuple[dict[str, object], float]:
     """One logistic model per topic, fitted on the relevant stories of train and dev.
 
+    Each reads the structural features, the relevance n-grams (title, lead, sentences
+    naming the pair) and the n-grams of every sentence of the body (`article_buckets`).
     Topics may be learned on train + dev (the test split stays unread): the settings
     (feature scale, class weights, C, threshold) are chosen by 5-fold cross-validation
     over train + dev grouped by publisher (and year for the big publishers), then the
     models are refitted on all of it.
     """
-    items = [e for e in (*train_set, *dev_set) if e.label and e.both]
+    # the topic models read the relevance n-grams and the article's own (`a`) together
+    items = [replace(e, h=e.h | e.a) for e in (*train_set, *dev_set) if e.label and e.both]
     scored = np.array([not e.borderline for e in items])
     groups = sorted({_group(e) for e in items})
     fold_of = {g: int(hashlib.sha256(g.encode()).hexdigest(), 16) % TOPIC_FOLDS for g in groups}
@@ -415,6 +439,7 @@ def _train_topics(
     gold = [set(e.topics) for e in items]
     thresholds = [round(float(t), 2) for t in np.arange(0.05, 0.8, 0.05)]
     best: tuple[float, float, bool, float, float] | None = None
+    best_probs = np.zeros((len(items), len(TOPICS)))
     for scale in (3.0,):
         for balanced in (False, True):
             for c in (0.3, 1.0, 3.0):
@@ -424,45 +449,69 @@ def _train_topics(
                     te_idx = np.flatnonzero(folds == k)
                     if not len(te_idx):
                         continue
-                    columns = _columns(tr, 2)
+                    columns = _columns(tr, 2, TOPIC_ARTICLE_MIN_DF)
                     x_tr = _matrix(tr, columns, scale)
                     x_te = _matrix([items[i] for i in te_idx], columns, scale)
                     for j, topic in enumerate(TOPICS):
                         y = [int(topic in e.topics) for e in tr]
                         if 0 < sum(y) < len(y):
                             clf = _fit(x_tr, y, [1.0] * len(tr), c, balanced)
-                            probs[te_idx, j] = clf.predict_proba(x_te)[:, 1]
+                            probs[te_idx, j] = _topic_proba(clf, x_te)
                 for t in thresholds:
                     f1 = _topic_f1(probs[scored], [g for g, s in zip(gold, scored, strict=True)
                                                    if s], t)
                     if best is None or f1 > best[0] + 1e-9:
                         best = (f1, scale, balanced, c, t)
+                        best_probs = probs
     assert best is not None
     f1, scale, balanced, c, threshold = best
     print(f"topics: cross-validated micro-F1 {f1:.3f} on relevant train+dev items "
           f"({TOPIC_FOLDS} folds by publisher); scale={scale} balanced={balanced} C={c}, "
           f"threshold {threshold}")
-    columns = _columns(items, 2)
+    scored_gold = [g for g, s in zip(gold, scored, strict=True) if s]
+    for topic, (tp, fp, fn) in zip(TOPICS, _topic_counts(best_probs[scored], scored_gold,
+                                                          threshold), strict=True):
+        p, r, f = _prf(tp, fp, fn)
+        print(f"  {topic:28} P {p:.3f} R {r:.3f} F1 {f:.3f}  (gold {tp + fn})")
+    columns = _columns(items, 2, TOPIC_ARTICLE_MIN_DF)
     x = _matrix(items, columns, scale)
     out: dict[str, object] = {}
     for topic in TOPICS:
         y = [int(topic in e.topics) for e in items]
         out[topic] = _linear_json(Fitted(_fit(x, y, [1.0] * len(items), c, balanced), columns,
-                                         scale))
+                                         scale), TOPIC_MIN_WEIGHT)
     return out, threshold
 
 
-def _topic_f1(probs: np.ndarray, gold: Sequence[set[str]], threshold: float) -> float:
-    """Micro-F1 of "every topic >= threshold, at least the likeliest" against gold sets."""
-    tp = fp = fn = 0
+def _topic_proba(clf: LogisticRegression, x: sparse.csr_matrix) -> np.ndarray:
+    """Topic probabilities with the hashed weights as model.json keeps them (TOPIC_MIN_WEIGHT)."""
+    k = len(FEATURES)
+    coef = clf.coef_[0].copy()
+    hashed = coef[k:]
+    coef[k:] = np.where(np.abs(hashed) >= TOPIC_MIN_WEIGHT, np.round(hashed, WEIGHT_DECIMALS), 0.0)
+    return _sigmoid(x @ coef + float(clf.intercept_[0]))
+
+
+def _topic_counts(
+    probs: np.ndarray, gold: Sequence[set[str]], threshold: float
+) -> list[tuple[int, int, int]]:
+    """Per topic (tp, fp, fn) of "every topic >= threshold, at least the likeliest"."""
+    counts = [[0, 0, 0] for _ in TOPICS]
     for row, g in zip(probs, gold, strict=True):
         pred = {TOPICS[j] for j in np.flatnonzero(row >= threshold)}
         if not pred:
             pred = {TOPICS[int(np.argmax(row))]}
-        tp += len(pred & g)
-        fp += len(pred - g)
-        fn += len(g - pred)
-    return _prf(tp, fp, fn)[2]
+        for j, topic in enumerate(TOPICS):
+            counts[j][0] += topic in pred and topic in g
+            counts[j][1] += topic in pred and topic not in g
+            counts[j][2] += topic in g and topic not in pred
+    return [(tp, fp, fn) for tp, fp, fn in counts]
+
+
+def _topic_f1(probs: np.ndarray, gold: Sequence[set[str]], threshold: float) -> float:
+    """Micro-F1 of "every topic >= threshold, at least the likeliest" against gold sets."""
+    counts = _topic_counts(probs, gold, threshold)
+    return _prf(*(sum(c[i] for c in counts) for i in range(3)))[2]
 
 
 def cross_validate(c: float = 0.3, min_df: int = 2, scale: float = 3.0) -> None:

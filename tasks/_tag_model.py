@@ -12,7 +12,8 @@ neither scikit-learn nor numpy. An article is described by
 
 The relevance score is a Platt-calibrated probability, `relevant` is `score >= threshold`
 (both chosen on the dev split). Each topic has its own linear model, applied to relevant
-stories only.
+stories only; it reads `buckets` together with the n-grams of every sentence of the body
+(`tasks.tag.article_buckets`, hashed under their own prefix).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ __all__ = [
 MODEL_PACKAGE = "seeds"
 MODEL_DIR = "tagger"
 MODEL_FILE = "model.json"
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2  # 2: the topic models also read the article n-grams (tasks.tag)
 HASH_BUCKETS = 1 << 18  # hashed n-gram space (the model file records it too)
 
 # Tokens: Latin words (with inner ' and -), digit runs, and runs of CJK characters
@@ -60,23 +61,32 @@ def hashed_ngrams(text: str, prefix: str, buckets: int, out: set[int]) -> None:
     bigrams (a one-character run gives itself). `prefix` keeps title and body apart.
     Hashing is CRC-32, so features are the same on every machine and Python version.
     """
-    prev = ""
+    # CRC-32 runs on: crc32(b, crc32(a)) == crc32(a + b), so the prefix is hashed once and a
+    # bigram continues from its first word's hash (the same ids as hashing each string whole).
+    crc = zlib.crc32
+    add = out.add
+    seed = crc(prefix.encode())
+    prev = -1  # hash of prefix + the previous Latin token; -1 after a CJK run or at the start
     for m in _TOKEN.finditer(text.lower()):
         tok = m.group()
         if _IS_CJK.match(tok):
-            prev = ""
+            prev = -1
+            # every character of the CJK ranges is 3 bytes in UTF-8: a bigram is 6 bytes
+            raw = memoryview(tok.encode())
             if len(tok) == 1:
-                out.add(zlib.crc32(f"{prefix}{tok}".encode()) % buckets)
+                add(crc(raw, seed) % buckets)
                 continue
-            for i in range(len(tok) - 1):
-                out.add(zlib.crc32(f"{prefix}{tok[i : i + 2]}".encode()) % buckets)
+            for i in range(0, 3 * (len(tok) - 1), 3):
+                add(crc(raw[i : i + 6], seed) % buckets)
             continue
         if tok[0].isdigit():
             tok = "0"
-        out.add(zlib.crc32(f"{prefix}{tok}".encode()) % buckets)
-        if prev:
-            out.add(zlib.crc32(f"{prefix}{prev} {tok}".encode()) % buckets)
-        prev = tok
+        data = tok.encode()
+        h = crc(data, seed)
+        add(h % buckets)
+        if prev >= 0:
+            add(crc(b" " + data, prev) % buckets)
+        prev = h
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +122,7 @@ class Model:
     topics: Mapping[str, Linear]
     topic_threshold: float
     digest: str
+    topic_keys: AbstractSet[int] = frozenset()  # every bucket some topic model weighs
 
     def score(self, struct: Sequence[float], buckets: AbstractSet[int]) -> float:
         """Calibrated probability that the article is a China-Japan relations story."""
@@ -121,8 +132,14 @@ class Model:
     def topic_scores(
         self, struct: Sequence[float], buckets: AbstractSet[int]
     ) -> dict[str, float]:
-        """Probability of each topic (the topic models were fitted on relevant stories)."""
-        return {t: _sigmoid(m.decision(struct, buckets)) for t, m in self.topics.items()}
+        """Probability of each topic (the topic models were fitted on relevant stories).
+
+        `buckets` are the relevance buckets together with the article's own n-grams
+        (`tasks.tag.article_buckets`).
+        """
+        # an article's own n-grams run to thousands: keep the weighed ones once, not per topic
+        weighed = self.topic_keys & buckets if self.topic_keys else buckets
+        return {t: _sigmoid(m.decision(struct, weighed)) for t, m in self.topics.items()}
 
 
 def _linear(d: Mapping[str, object]) -> Linear:
@@ -158,6 +175,7 @@ def parse_model(raw: bytes) -> Model:
     platt = d["platt"]
     if int(d["buckets"]) != HASH_BUCKETS:
         raise ValueError(f"{MODEL_FILE}: {d['buckets']} hash buckets, expected {HASH_BUCKETS}")
+    topics = {t: _linear(m) for t, m in d["topics"].items()}
     return Model(
         struct_names=tuple(d["struct_names"]),
         buckets=int(d["buckets"]),
@@ -165,9 +183,10 @@ def parse_model(raw: bytes) -> Model:
         platt=(float(platt[0]), float(platt[1])),
         threshold=float(d["threshold"]),
         reject_score=float(d["reject_score"]),
-        topics={t: _linear(m) for t, m in d["topics"].items()},
+        topics=topics,
         topic_threshold=float(d["topic_threshold"]),
         digest=hashlib.sha256(raw).hexdigest()[:8],
+        topic_keys=frozenset().union(*(m.hashed.keys() for m in topics.values())),
     )
 
 

@@ -23,8 +23,9 @@ structure of a story instead:
    `bench/train_tagger.py` on the labelled corpus in `seeds/tagger/corpus/`) turns them
    into a calibrated probability; `relevant` is `score >= RELEVANCE_THRESHOLD`, the
    threshold chosen on the corpus dev split.
-6. Topics come from one learned model per topic over the same features; evidence is the
-   (up to) three sentences that rank highest (relational, then pair, then cue weight).
+6. Topics come from one learned model per topic over the same features plus the n-grams of
+   every sentence of the body (`article_buckets`); evidence is the (up to) three sentences
+   that rank highest (relational, then pair, then cue weight).
 
 Bounded work: only the first `MAX_TEXT_CHARS` characters of the body and the first
 `MAX_SENTENCES` sentences are read, so a 1 MB page costs what a long article costs.
@@ -57,6 +58,7 @@ __all__ = [
     "Analysis",
     "Parsed",
     "analyse_article",
+    "article_buckets",
     "parse_article",
     "tag_article",
     "tag_many",
@@ -71,7 +73,7 @@ TOPICS: tuple[str, ...] = (
     "technology_export_controls",
     "people_tourism",
 )
-RULES_VERSION = "cj-3.2"
+RULES_VERSION = "cj-3.4"
 TAGGER_VERSION: str = f"{RULES_VERSION}+{seed_digest()}"
 RELEVANCE_THRESHOLD: float = _tag_model.model().threshold
 
@@ -116,6 +118,11 @@ FEATURES: tuple[str, ...] = (
 # n-grams are hashed from the title, the lead (LEAD_SENTENCES) and at most this many
 # sentences naming both countries
 MAX_PAIR_SENTENCES = 12
+# The topic models also read the n-grams of every sentence of the body (`article_buckets`,
+# hashed into their own space, ids HASH_BUCKETS .. 2 * HASH_BUCKETS - 1): a story's topic is
+# often carried by sentences that do not name the pair (a business story whose cause is the
+# relationship has its trade wording elsewhere). The relevance model does not read them.
+ARTICLE_PREFIX = "a|"
 
 # Lexicon topic-cue scores (features of the topic models): a cue counts fully in a
 # relational sentence, less elsewhere, more in a title that names a country.
@@ -549,6 +556,23 @@ def parse_article(title: str, text: str) -> Parsed:
     return Parsed(True, struct, frozenset(buckets), body, title, spans, hits, title_hits)
 
 
+def article_buckets(p: Parsed) -> frozenset[int]:
+    """Hashed n-grams of every sentence read from the body: inputs of the topic models only.
+
+    They are hashed under ARTICLE_PREFIX into their own space (HASH_BUCKETS is added to each
+    id), apart from the title / lead / pair-sentence n-grams that the relevance model reads
+    (`Parsed.buckets`); empty for a cheap reject.
+    """
+    if not p.names_both:
+        return frozenset()
+    nb = _tag_model.HASH_BUCKETS
+    out: set[int] = set()
+    body = p.body
+    for start, end in p.spans:
+        _tag_model.hashed_ngrams(body[start:end], ARTICLE_PREFIX, nb, out)
+    return frozenset(b + nb for b in out)
+
+
 def analyse_article(title: str, text: str) -> Analysis:
     """Run the tagger and return its features, score, topics and evidence.
 
@@ -566,7 +590,7 @@ def analyse_article(title: str, text: str) -> Analysis:
     if p.names_both:
         score = m.score(p.struct, p.buckets)
         if round(score, 4) >= m.threshold:  # topic models only for stories that qualify
-            topic_scores = m.topic_scores(p.struct, p.buckets)
+            topic_scores = m.topic_scores(p.struct, p.buckets | article_buckets(p))
             topics = _pick_topics(topic_scores, m.topic_threshold)
     else:
         score = m.reject_score

@@ -15,6 +15,7 @@ from tasks.tag import (
     RELEVANCE_THRESHOLD,
     TAGGER_VERSION,
     TOPICS,
+    article_buckets,
     parse_article,
     tag_article,
 )
@@ -43,8 +44,8 @@ def _features() -> dict[str, dict[str, object]]:
     return {str(r["id"]): r for p in sorted(CORPUS.glob("features-*.jsonl")) for r in _jsonl(p)}
 
 
-def _buckets(f: dict[str, object]) -> frozenset[int]:
-    deltas = f.get("h") or []
+def _buckets(f: dict[str, object], field: str = "h") -> frozenset[int]:
+    deltas = f.get(field) or []
     assert isinstance(deltas, list)
     return frozenset(int(v) for v in np.cumsum(deltas)) if deltas else frozenset()
 
@@ -59,7 +60,7 @@ def _predict(f: dict[str, object]) -> tuple[bool, set[str]]:
     score = round(m.score(x, b), 4)
     if score < RELEVANCE_THRESHOLD:
         return False, set()
-    probs = m.topic_scores(x, b)
+    probs = m.topic_scores(x, b | _buckets(f, "a"))
     chosen = {t for t, p in probs.items() if p >= m.topic_threshold}
     return True, chosen or {max(probs, key=lambda t: probs[t])}
 
@@ -127,9 +128,12 @@ def test_committed_features_are_what_the_tagger_computes_from_the_text() -> None
         assert p.names_both == bool(f["both"]), t["id"]
         if p.names_both:
             assert p.buckets == _buckets(f), t["id"]
+            assert article_buckets(p) == _buckets(f, "a"), t["id"]
             assert p.struct == pytest.approx(f["x"], abs=1e-6), t["id"]
             tag = tag_article(str(t["title"]), str(t["text"]))
-            assert tag.relevant == _predict(f)[0], t["id"]
+            relevant, topics = _predict(f)
+            assert tag.relevant == relevant, t["id"]
+            assert set(tag.topics) == (topics if relevant else set()), t["id"]
 
 
 def test_hashed_ngrams_are_stable() -> None:

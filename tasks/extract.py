@@ -660,13 +660,17 @@ class _CleanedTreeReadability(ReadabilityDocument):  # type: ignore[misc]
     """readability-lxml's scoring on a tree that is already parsed and cleaned.
 
     readability parses the page again and runs lxml's Cleaner over it (scripts, styles,
-    forms); the tuned pass has done both on the shared tree, so this only copies it
-    (readability changes the tree it scores) and drops what the page hides.
+    comments); the tree is parsed already and without scripts and styles, so this only
+    copies it (readability changes the tree it scores), drops comments and processing
+    instructions, and what the page hides.
     """
 
     def _parse(self, input: HtmlElement) -> HtmlElement:
         self.encoding = "utf-8"
         doc = copy.deepcopy(input)
+        # the Cleaner's other part that matters: readability measures every node's text,
+        # and a comment has none (it raises, and the page would get no body from here)
+        etree.strip_elements(doc, etree.Comment, etree.ProcessingInstruction, with_tail=False)
         for el in doc.xpath("//*[@hidden] | //*[@style]"):
             if el.getparent() is not None and (
                 el.get("hidden") is not None or _HIDDEN_STYLE.search(el.get("style") or "")

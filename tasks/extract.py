@@ -74,9 +74,10 @@ SECOND_PASS_GATE_SHARE = 0.5
 SECOND_PASS_MIN_CHARS = 1000
 """readability's body under this many characters gets the tuned pass too."""
 FALLBACK_GATE_SHARE = 0.3
-"""A tuned body under this share of the page's paragraph text is checked against the fallback."""
+"""A body (readability's, merged or the tuned pass's) under this share of the page's paragraph
+text is checked against the fallback."""
 FALLBACK_WIN_RATIO = 1.5
-"""The fallback's body replaces the tuned one when it is this many times longer."""
+"""The fallback's body replaces the body so far when it is this many times longer."""
 MAX_PROMO_LINE_CHARS = 160
 MAX_HEADLINE_CHARS = 140
 LANGID_SAMPLE_CHARS = 1200
@@ -878,31 +879,38 @@ def _bare_text_chars(lines: Sequence[str]) -> int:
 
 
 def _needs_fallback(lines: Sequence[str], page_prose_chars: int) -> bool:
-    """True when the tuned body may have lost the story: none, no prose, or short for the page.
+    """True when the body so far may have lost the story: none, no prose, or short for the page.
 
-    Short means under `FALLBACK_GATE_SHARE` of the text the page holds in paragraphs
-    (counted before the furniture went): a story cut by a furniture rule, or a page
-    whose body sits in many small blocks that trafilatura's precision rules dropped.
+    The body so far is readability's, merged with the tuned pass's running text, or the
+    tuned pass's alone (see `_combine`). Short means under `FALLBACK_GATE_SHARE` of the
+    text the page holds in paragraphs (counted before the furniture went): a story cut by
+    a furniture rule, or a page whose body sits in many small blocks neither readability
+    nor the tuned pass kept.
     """
     if not lines or not _has_body(lines):
         return True
     return _chars(lines) < FALLBACK_GATE_SHARE * page_prose_chars
 
 
-def _fallback_wins(fallback: Sequence[str], tuned: Sequence[str]) -> bool:
-    """The fallback replaces a tuned body that is missing, prose-less or far shorter."""
+def _fallback_wins(fallback: Sequence[str], body: Sequence[str]) -> bool:
+    """The fallback replaces the body so far when that is missing, prose-less or far shorter.
+
+    The body so far is readability's, merged with the tuned pass's running text, or the
+    tuned pass's alone.
+    """
     if not fallback or not _has_body(fallback):
         return False
-    if not tuned or not _has_body(tuned):
+    if not body or not _has_body(body):
         return True
-    return _chars(fallback) > FALLBACK_WIN_RATIO * _chars(tuned)
+    return _chars(fallback) > FALLBACK_WIN_RATIO * _chars(body)
 
 
 def _fallback_document(html: str, url: str | None) -> Document | None:
     """trafilatura's own chain (its extraction, then readability and jusText) on the page.
 
-    The tuned pass changed its tree in place, so the page is parsed again; this runs
-    only on the few pages whose tuned body came up short (see `_needs_fallback`).
+    The shared tree lost its furniture, scripts and <head> in place (and trafilatura's
+    fast mode may have changed it too), so the page is parsed again; this runs only on
+    the few pages whose body came up short (see `_needs_fallback`).
     """
     tree = parse_page(html)
     if tree is None:

@@ -8,9 +8,10 @@ One page goes through: `decode_html` (Content-Type charset, BOM, <meta>,
 then detection) → one lxml parse → metadata (title, author, original
 publication date) from the untouched tree → structural removal of page
 furniture (navigation, share bars, newsletter and related-story boxes, ads)
-→ trafilatura on the same tree → a line filter for promo lines that carry no
-tell-tale markup (patterns in seeds/extract_boilerplate.txt) → language and a
-64-bit simhash fingerprint.
+→ readability-lxml on the same tree (and trafilatura's fast mode when that
+body is short; its running text that readability missed is merged in) → a
+line filter for promo lines that carry no tell-tale markup (patterns in
+seeds/extract_boilerplate.txt) → language and a 64-bit simhash fingerprint.
 
 `extract_many` runs a batch through a persistent process pool: extraction is
 the CPU-heavy stage of a run, and the pool is created once per process.
@@ -22,6 +23,7 @@ import atexit
 import codecs
 import concurrent.futures as cf
 import copy
+import difflib
 import hashlib
 import importlib.resources
 import logging
@@ -35,11 +37,15 @@ from functools import cache, lru_cache
 from typing import Any, TypeVar
 
 import charset_normalizer
+import lxml.html
 import numpy as np
 import trafilatura
 from htmldate import find_date
+from lxml import etree
+from lxml.etree import ParserError
 from lxml.html import HtmlElement
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
+from readability import Document as ReadabilityDocument
 from trafilatura import metadata as trafilatura_metadata
 from trafilatura.settings import DEFAULT_CONFIG, Document
 from trafilatura.utils import load_html
@@ -63,10 +69,15 @@ INCLUDE_TABLES = True
 FAVOR_PRECISION = False
 """trafilatura's balanced mode: on the real-page corpus (bench/extract_corpus, train and dev)
 precision mode lost more body phrases than it kept boilerplate out."""
+SECOND_PASS_GATE_SHARE = 0.5
+"""readability's body under this share of the cleaned page's paragraph text gets the tuned pass."""
+SECOND_PASS_MIN_CHARS = 1000
+"""readability's body under this many characters gets the tuned pass too."""
 FALLBACK_GATE_SHARE = 0.3
-"""A tuned body under this share of the page's paragraph text is checked against the fallback."""
+"""A body (readability's, merged or the tuned pass's) under this share of the page's paragraph
+text is checked against the fallback."""
 FALLBACK_WIN_RATIO = 1.5
-"""The fallback's body replaces the tuned one when it is this many times longer."""
+"""The fallback's body replaces the body so far when it is this many times longer."""
 MAX_PROMO_LINE_CHARS = 160
 MAX_HEADLINE_CHARS = 140
 LANGID_SAMPLE_CHARS = 1200
@@ -634,6 +645,100 @@ def _with_cjk_bigrams(words: list[str]) -> list[str]:
     return tokens
 
 
+# --------------------------------------------------------------------------- readability
+# readability-lxml logs a traceback for every page it cannot score; that is an empty
+# result here (the other paths still run), not an error worth a line in a nightly log
+logging.getLogger("readability.readability").setLevel(logging.CRITICAL)
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_TEXT_BLOCKS = frozenset((
+    "p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "td", "th", "tr", "br", "pre",
+    "blockquote", "section", "article", "ul", "ol", "dl", "dd", "dt", "figcaption",
+    "header", "footer", "main", "figure", "address", "hr",
+))  # fmt: skip
+
+
+class _CleanedTreeReadability(ReadabilityDocument):  # type: ignore[misc]
+    """readability-lxml's scoring on a tree that is already parsed and cleaned.
+
+    readability parses the page again and runs lxml's Cleaner over it (scripts, styles,
+    comments); the tree is parsed already and without scripts and styles, so this only
+    copies it (readability changes the tree it scores), drops comments and processing
+    instructions, and what the page hides.
+    """
+
+    def _parse(self, input: HtmlElement) -> HtmlElement:
+        self.encoding = "utf-8"
+        doc = copy.deepcopy(input)
+        # the Cleaner's other part that matters: readability measures every node's text,
+        # and a comment has none (it raises, and the page would get no body from here)
+        etree.strip_elements(doc, etree.Comment, etree.ProcessingInstruction, with_tail=False)
+        for el in doc.xpath("//*[@hidden] | //*[@style]"):
+            if el.getparent() is not None and (
+                el.get("hidden") is not None or _HIDDEN_STYLE.search(el.get("style") or "")
+            ):
+                el.drop_tree()
+        return doc
+
+
+def readability_text(tree: HtmlElement) -> str:
+    """readability-lxml's article text of the (cleaned) tree, a line per block; "" if none."""
+    try:
+        summary = _CleanedTreeReadability(tree).summary(html_partial=True)
+        root = lxml.html.fromstring(summary) if summary and summary.strip() else None
+    except (ParserError, ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
+        logger.debug("readability found nothing: %s", exc)
+        return ""
+    except Exception:  # readability-lxml wraps its own failures in Unparseable
+        logger.debug("readability failed", exc_info=True)
+        return ""
+    if root is None:
+        return ""
+    pieces: list[str] = []
+    walker = etree.iterwalk(root, events=("start", "end"))
+    for event, el in walker:
+        if event == "start":
+            if el.tag == "table":  # a data table (layout tables are blocks by now)
+                pieces.append(_table_text(el))
+                walker.skip_subtree()
+            elif el.tag in _TEXT_BLOCKS:
+                pieces.append("\n")
+            if isinstance(el.tag, str) and el.text and el.tag != "table":
+                pieces.append(el.text)
+            continue
+        if el.tag in _TEXT_BLOCKS:
+            pieces.append("\n")
+        if el.tail and el is not root:
+            pieces.append(el.tail)
+    return "".join(pieces)
+
+
+def _table_text(table: HtmlElement) -> str:
+    """A data table as trafilatura writes it: a line per row, "| cell | cell |"."""
+    rows = []
+    for row in table.iter("tr"):
+        cells = [" ".join(" ".join(cell.itertext()).split()) for cell in row
+                 if cell.tag in ("td", "th")]  # fmt: skip
+        if any(cells):
+            rows.append("| " + " | ".join(cells) + " |")
+    return "\n" + "\n".join(rows) + "\n"
+
+
+def parse_page(html: str) -> HtmlElement | None:
+    """The page's tree, as trafilatura reads it; a page without <html> is parsed all the same.
+
+    trafilatura refuses a document whose first 50 characters do not say "html" and that
+    parses to fewer than two elements (a body of bare <table> or <p> markup behind a
+    stray wrapper); browsers show such pages, so they are read as a document here.
+    """
+    tree = load_html(html)
+    if tree is not None:
+        return tree
+    try:
+        return lxml.html.document_fromstring(html)
+    except (ParserError, ValueError):
+        return None
+
+
 # --------------------------------------------------------------------------- extraction
 def extract_article(html: str, url: str | None = None) -> Extracted | None:
     """Extract the article of one HTML page.
@@ -645,14 +750,15 @@ def extract_article(html: str, url: str | None = None) -> Extracted | None:
     Returns:
         `Extracted` with the body paragraphs joined by "\\n", title, author,
         original publication date, ISO 639-1 language, a simhash fingerprint
-        and the path that produced the body (`extraction_method`: "tuned" or
-        "fallback"); None when the page holds no article (no running text).
+        and the path that produced the body (`extraction_method`: "readability",
+        "merged", "tuned" or "fallback"); None when the page holds no article
+        (no running text, nor 250 characters of other text).
     """
     if isinstance(html, bytes):  # lenient for direct callers holding raw bytes
         html = decode_html(html)
     if not html or not html.strip():
         return None
-    tree = load_html(html)
+    tree = parse_page(html)
     if tree is None:
         return None
     meta = _page_metadata(tree, url)
@@ -662,14 +768,18 @@ def extract_article(html: str, url: str | None = None) -> Extracted | None:
     remove_boilerplate(tree)
     unwrap_layout_tables(tree)
     published = _publication_date(tree, meta.url)
-    lines, method = _document_lines(_body_document(tree, url), title), TUNED
+    _drop_non_text(tree)
+    lines, method = _text_lines(readability_text(tree), title), READABILITY
+    if _needs_second_pass(lines, _paragraph_chars(tree)):
+        tuned = _document_lines(_bare_extraction(tree, url, fast=True), title)
+        lines, method = _combine(lines, tuned)
     if _needs_fallback(lines, page_prose_chars):
         fallback = _document_lines(_fallback_document(html, url), title)
         if _fallback_wins(fallback, lines):
             lines, method = fallback, FALLBACK
         elif not _has_body(lines) and _bare_text_chars(fallback) >= MIN_BARE_TEXT_CHARS:
             lines, method = fallback, FALLBACK  # text, if no sentences: kept rather than lost
-    if not lines or (not _has_body(lines) and method != FALLBACK):
+    if not lines or (not _has_body(lines) and _bare_text_chars(lines) < MIN_BARE_TEXT_CHARS):
         return None
     text = "\n".join(lines)
     return Extracted(
@@ -683,10 +793,74 @@ def extract_article(html: str, url: str | None = None) -> Extracted | None:
     )
 
 
+READABILITY = "readability"
+"""`extraction_method` of a body from readability-lxml on the tree without its furniture."""
+MERGED = "merged"
+"""`extraction_method` of readability's body with the lines only the tuned pass found."""
 TUNED = "tuned"
 """`extraction_method` of a body from the tuned pass (furniture removed, then trafilatura)."""
 FALLBACK = "fallback"
 """`extraction_method` of a body from trafilatura's own chain on the untouched page."""
+
+
+def _text_lines(text: str, title: str | None) -> list[str]:
+    """readability's text as body lines: promo lines out, a line repeated at once dropped.
+
+    trafilatura drops a paragraph that repeats the one before it (a page that prints its
+    lead twice, for two layouts); readability keeps both.
+    """
+    lines = clean_lines(text, title) if text else []
+    return [line for i, line in enumerate(lines) if i == 0 or _fold(line) != _fold(lines[i - 1])]
+
+
+def _needs_second_pass(lines: Sequence[str], prose_chars: int) -> bool:
+    """True when readability's body may be missing part of the story.
+
+    That is: no running text, under `SECOND_PASS_MIN_CHARS`, or under
+    `SECOND_PASS_GATE_SHARE` of the paragraph text left on the page once the furniture
+    went (readability keeps one block of the page and its like siblings, and leaves a
+    story split over unlike blocks short).
+    """
+    if not lines or not _has_body(lines):
+        return True
+    size = _chars(lines)
+    return size < SECOND_PASS_MIN_CHARS or size < SECOND_PASS_GATE_SHARE * prose_chars
+
+
+def _combine(primary: list[str], tuned: list[str]) -> tuple[list[str], str]:
+    """readability's body and the running text only the tuned pass found (or the tuned body).
+
+    The tuned body stands alone when readability's holds no running text.
+    """
+    if not primary or not _has_body(primary):
+        if tuned and (_has_body(tuned) or _chars(tuned) > _chars(primary)):
+            return tuned, TUNED
+        return primary, READABILITY
+    if not tuned or not _has_body(tuned):
+        return primary, READABILITY
+    merged = merge_lines(primary, tuned)
+    return (merged, MERGED) if len(merged) > len(primary) else (primary, READABILITY)
+
+
+def merge_lines(primary: Sequence[str], extra: Sequence[str]) -> list[str]:
+    """`primary`'s lines, with the prose lines of `extra` it lacks put where `extra` has them.
+
+    Lines are compared folded (case and spacing); the two lists are aligned on the lines
+    they share, so a paragraph only `extra` found lands between the same neighbours. Only
+    running text is taken over: a label, link or caption only one extractor kept is more
+    often furniture than story.
+    """
+    keys = [_fold(line) for line in primary]
+    known = set(keys)
+    matcher = difflib.SequenceMatcher(None, keys, [_fold(line) for line in extra], autojunk=False)
+    merged: list[str] = []
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        merged.extend(primary[i1:i2])
+        if op != "equal":
+            merged.extend(
+                line for line in extra[j1:j2] if _fold(line) not in known and _is_prose(line)
+            )
+    return merged
 
 
 def _document_lines(document: Document | None, title: str | None) -> list[str]:
@@ -705,50 +879,53 @@ def _bare_text_chars(lines: Sequence[str]) -> int:
 
 
 def _needs_fallback(lines: Sequence[str], page_prose_chars: int) -> bool:
-    """True when the tuned body may have lost the story: none, no prose, or short for the page.
+    """True when the body so far may have lost the story: none, no prose, or short for the page.
 
-    Short means under `FALLBACK_GATE_SHARE` of the text the page holds in paragraphs
-    (counted before the furniture went): a story cut by a furniture rule, or a page
-    whose body sits in many small blocks that trafilatura's precision rules dropped.
+    The body so far is readability's, merged with the tuned pass's running text, or the
+    tuned pass's alone (see `_combine`). Short means under `FALLBACK_GATE_SHARE` of the
+    text the page holds in paragraphs (counted before the furniture went): a story cut by
+    a furniture rule, or a page whose body sits in many small blocks neither readability
+    nor the tuned pass kept.
     """
     if not lines or not _has_body(lines):
         return True
     return _chars(lines) < FALLBACK_GATE_SHARE * page_prose_chars
 
 
-def _fallback_wins(fallback: Sequence[str], tuned: Sequence[str]) -> bool:
-    """The fallback replaces a tuned body that is missing, prose-less or far shorter."""
+def _fallback_wins(fallback: Sequence[str], body: Sequence[str]) -> bool:
+    """The fallback replaces the body so far when that is missing, prose-less or far shorter.
+
+    The body so far is readability's, merged with the tuned pass's running text, or the
+    tuned pass's alone.
+    """
     if not fallback or not _has_body(fallback):
         return False
-    if not tuned or not _has_body(tuned):
+    if not body or not _has_body(body):
         return True
-    return _chars(fallback) > FALLBACK_WIN_RATIO * _chars(tuned)
+    return _chars(fallback) > FALLBACK_WIN_RATIO * _chars(body)
 
 
 def _fallback_document(html: str, url: str | None) -> Document | None:
     """trafilatura's own chain (its extraction, then readability and jusText) on the page.
 
-    The tuned pass changed its tree in place, so the page is parsed again; this runs
-    only on the few pages whose tuned body came up short (see `_needs_fallback`).
+    The shared tree lost its furniture, scripts and <head> in place (and trafilatura's
+    fast mode may have changed it too), so the page is parsed again; this runs only on
+    the few pages whose body came up short (see `_needs_fallback`).
     """
-    tree = load_html(html)
+    tree = parse_page(html)
     if tree is None:
         return None
     return _bare_extraction(tree, url, fast=False)
 
 
-def _body_document(tree: HtmlElement, url: str | None) -> Document | None:
-    """trafilatura's body of the cleaned tree, in its fast mode.
+def _drop_non_text(tree: HtmlElement) -> None:
+    """Drop scripts, styles and the <head> once metadata and date are read.
 
-    The furniture is gone and the metadata read, so scripts, styles and the <head> go
-    too (trafilatura would copy and clean them for nothing). Its comparison with
-    readability and jusText is not run here: it costs as much as the extraction, and
-    on the corpus's dev split it changed F1 by 0.003; where the tuned body comes up
-    short, the fallback runs trafilatura's whole chain on the untouched page instead.
+    Neither readability nor trafilatura's fast mode need them, and both would copy and
+    clean them for nothing.
     """
     for node in list(tree.iter(*_NEVER_TEXT_TAGS, "head")):
         node.drop_tree()
-    return _bare_extraction(tree, url, fast=True)
 
 
 def _bare_extraction(tree: HtmlElement, url: str | None, *, fast: bool) -> Document | None:

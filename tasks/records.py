@@ -134,7 +134,8 @@ class Extracted:
     published: date | None = None
     language: str | None = None
     fingerprint: int | None = None
-    extraction_method: str = "tuned"  # "tuned" | "fallback": which pass produced `text`
+    # which path produced `text`: "readability" | "merged" | "tuned" | "fallback"
+    extraction_method: str = "tuned"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1084,7 +1084,7 @@ def _body_columns(articles: Sequence[Article]) -> dict[str, pa.Array]:
 
 
 def _extraction_method(article: Article) -> str | None:
-    """How the body was extracted: 'tuned' or 'fallback', or 'none' when it was not.
+    """How the body was extracted ('readability', 'merged', 'tuned', 'fallback'), or 'none'.
 
     'none' marks an article whose page gave no body: its text is the feed entry's own,
     or empty, never silently stored as if extracted.

@@ -219,5 +219,6 @@ def test_every_article_records_which_extraction_path_produced_its_body(
     methods = dict(rows(db, """
         select extraction_method, count(*) from articles group by 1"""))
     assert None not in methods, methods  # a page's body always says where it came from
-    assert set(methods) <= {"tuned", "fallback", "none"}
-    assert methods.get("tuned", 0) >= 14, methods  # the demo's clean pages take the tuned pass
+    assert set(methods) <= {"readability", "merged", "tuned", "fallback", "none"}
+    # the demo's clean pages are read by readability alone
+    assert methods.get("readability", 0) >= 14, methods

@@ -424,10 +424,22 @@ def test_subheading_with_a_navigation_anchor_id_is_kept() -> None:
 
 
 # --------------------------------------------------------------------------- cost-saving paths
-def test_a_clean_article_runs_trafilatura_once_in_fast_mode(
+def test_a_clean_article_is_read_once_by_readability_without_trafilatura(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """No readability/jusText comparison and no fallback on a page whose body is plain."""
+    """No trafilatura pass and no fallback on a page whose body is plain and long."""
+    monkeypatch.setattr(extract_module, "_bare_extraction", lambda *a, **k: pytest.fail())
+    monkeypatch.setattr(extract_module, "_fallback_document", lambda html, url: pytest.fail())
+    tree = article_tree(8, 200)
+    extracted = extract_article(lxml.html.tostring(tree, encoding="unicode"))
+    assert extracted is not None and extracted.extraction_method == "readability"
+    assert extracted.text.count("In round") == 8
+
+
+def test_a_short_readability_body_gets_the_tuned_pass_in_fast_mode(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A body under SECOND_PASS_MIN_CHARS is checked by trafilatura's fast mode, once."""
     calls: list[bool] = []
     real = extract_module._bare_extraction
 
@@ -437,9 +449,8 @@ def test_a_clean_article_runs_trafilatura_once_in_fast_mode(
 
     monkeypatch.setattr(extract_module, "_bare_extraction", recording)
     monkeypatch.setattr(extract_module, "_fallback_document", lambda html, url: pytest.fail())
-    tree = article_tree(8, 200)
-    extracted = extract_article(lxml.html.tostring(tree, encoding="unicode"))
-    assert extracted is not None and extracted.extraction_method == "tuned"
+    extracted = extract_article(lxml.html.tostring(article_tree(3, 0), encoding="unicode"))
+    assert extracted is not None and extracted.extraction_method == "readability"
     assert calls == [True]
 
 

@@ -3,8 +3,9 @@
 Each page here is small and synthetic, written for this test after the shape was seen on
 real pages of the extraction corpus (bench/extract_corpus): a gallery whose captions are
 list items, a live blog of short posts, a story split over many small blocks, Hindi and
-Thai layouts, and a story its furniture rules threw away. Each must come out with its
-body, and `extraction_method` must say which pass produced it.
+Thai layouts, a story its furniture rules threw away, a post whose list of linked items
+readability drops, and a page served without an <html> element. Each must come out with
+its body, and `extraction_method` must say which pass produced it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from html import escape
 
 import pytest
 
-from tasks.extract import FALLBACK, TUNED, extract_article
+from tasks.extract import FALLBACK, MERGED, READABILITY, TUNED, extract_article
 from tasks.records import Extracted
 
 
@@ -57,7 +58,7 @@ def test_a_gallery_whose_captions_are_list_items_keeps_its_captions() -> None:
     for caption in CAPTIONS:
         assert caption in result.text
     assert "Contact the newsroom" not in result.text
-    assert result.extraction_method == TUNED
+    assert result.extraction_method != FALLBACK  # the passes on the cleaned page found them
 
 
 POSTS = [  # short posts: none of them reads as a paragraph of prose on its own
@@ -84,7 +85,7 @@ def test_a_live_blog_of_short_posts_keeps_its_posts() -> None:
     result = extracted(page(f"<div class='live'>{posts}</div>", title="Storm day: live"))
     for _, post in POSTS:
         assert post in result.text
-    assert result.extraction_method in (TUNED, FALLBACK)
+    assert result.extraction_method in (READABILITY, MERGED, TUNED, FALLBACK)
 
 
 SENTENCES = (
@@ -165,10 +166,10 @@ def test_a_story_the_furniture_rules_drop_comes_back_through_the_fallback() -> N
     assert result.extraction_method == FALLBACK
 
 
-def test_a_clean_article_keeps_the_tuned_pass() -> None:
+def test_a_clean_article_is_read_by_readability_alone() -> None:
     story = "".join(f"<p>{escape(p)}</p>" for p in STORY)
     result = extracted(page(f"<article>{story}</article>", title="Night train returns"))
-    assert result.extraction_method == TUNED
+    assert result.extraction_method == READABILITY
     assert result.text.split("\n") == STORY
 
 
@@ -219,3 +220,58 @@ def test_a_data_table_in_a_story_stays_a_table() -> None:
     result = extracted(page(f"<article>{story}<table>{rows}</table></article>"))
     assert "North pier" in result.text and "640" in result.text
     assert any(line.count("|") >= 3 for line in result.text.splitlines())
+
+
+DEALS = [
+    f"Deal {n}: a two-terabyte portable drive from a well known maker is down to sixty dollars "
+    "this week with free shipping, the lowest price seen for this model all year."
+    for n in range(1, 6)
+]
+
+
+def test_a_post_whose_list_of_linked_items_readability_drops_is_merged_back() -> None:
+    # readability scores a list of links as navigation and drops it; the tuned pass keeps
+    # the items (long sentences), and its running text is merged into readability's body
+    items = "".join(f"<li><a href='/d/{i}'>{escape(d)}</a></li>" for i, d in enumerate(DEALS))
+    html = page(f"<div class='post'><p>{escape(STORY[0])}</p><p>{escape(STORY[1])}</p>"
+                f"<ul>{items}</ul></div>", title="Night train returns")  # fmt: skip
+    result = extracted(html)
+    lines = [line.removeprefix("- ") for line in result.text.split("\n")]
+    assert lines[:2] == STORY[:2]
+    assert lines[2:] == DEALS  # in the page's order, after the story's paragraphs
+    assert result.extraction_method == MERGED
+
+
+def test_a_page_without_an_html_element_is_read_as_a_page() -> None:
+    # a fragment behind one wrapper element: trafilatura's loader refuses it as not HTML
+    story = "".join(f"<p>{escape(p)}</p>" for p in STORY)
+    result = extracted(f"<div id='page'><div class='story'><h1>Night train returns</h1>{story}"
+                       "</div></div>")  # fmt: skip
+    for paragraph in STORY:
+        assert paragraph in result.text
+
+
+def test_text_the_page_hides_is_not_body() -> None:
+    story = "".join(f"<p>{escape(p)}</p>" for p in STORY)
+    hidden = "<p style='display: none'>Print edition: page 4, column 2, late city final.</p>"
+    result = extracted(page(f"<article>{story}{hidden}</article>"))
+    assert "Print edition" not in result.text
+    assert STORY[-1] in result.text
+
+
+def test_promo_lines_inside_the_story_are_dropped_from_readabilitys_body() -> None:
+    promos = ["SEE ALSO", "Ferry fares frozen for a second year",
+              "Sign up for our free Rail Weekly newsletter", "Share this article"]  # fmt: skip
+    blocks = [f"<p>{escape(p)}</p>" for p in STORY]
+    blocks[2:2] = [f"<p><strong>{escape(promos[0])}</strong></p>",
+                   f"<p><a href='/f'>{escape(promos[1])}</a></p>",
+                   f"<h3>{escape(promos[2])}</h3>", f"<p>{escape(promos[3])}</p>"]  # fmt: skip
+    result = extracted(page(f"<article>{''.join(blocks)}</article>", title="Night train returns"))
+    assert result.text.split("\n") == STORY
+    assert result.extraction_method == READABILITY
+
+
+def test_a_lead_printed_twice_in_a_row_is_kept_once() -> None:
+    story = "".join(f"<p>{escape(p)}</p>" for p in [STORY[0], *STORY])
+    result = extracted(page(f"<article>{story}</article>", title="Night train returns"))
+    assert result.text.split("\n") == STORY

@@ -30,6 +30,7 @@ import logging
 import multiprocessing
 import re
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from configparser import ConfigParser
 from datetime import date, timedelta
@@ -40,6 +41,7 @@ import charset_normalizer
 import lxml.html
 import numpy as np
 import trafilatura
+from dateutil.parser import UnknownTimezoneWarning
 from htmldate import find_date
 from lxml import etree
 from lxml.etree import ParserError
@@ -998,7 +1000,12 @@ def _publication_date(cleaned: HtmlElement, url: str | None) -> date | None:
     is usually a year read without month and day, so a full 年月日 date beats it.
     """
     params = _date_params()
-    found = _parse_date(find_date(cleaned, **params, url=url))
+    with warnings.catch_warnings():
+        # a date such as "2014-12-29 08:57:25 EST" makes dateutil warn, inside htmldate,
+        # that it cannot place the zone; only the day is kept, and the warning would reach
+        # the console of every run that meets such a page
+        warnings.simplefilter("ignore", UnknownTimezoneWarning)
+        found = _parse_date(find_date(cleaned, **params, url=url))
     if found is None or _is_new_year(found):
         return _cjk_date(cleaned, date.fromisoformat(params["max_date"])) or found
     return found

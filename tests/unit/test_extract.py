@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterator
 from datetime import date
 from html import escape
@@ -373,6 +374,17 @@ def test_date_of_a_related_story_teaser_is_not_the_publication_date() -> None:
     extracted = extract_article(page)
     assert extracted is not None
     assert extracted.published == date(2013, 6, 10)
+
+
+def test_a_date_with_a_time_zone_abbreviation_is_read_without_a_warning() -> None:
+    # "EST" is a zone dateutil cannot place: it used to warn, once per extraction
+    # process, on the console of the run that met such a page
+    head = "<meta name='date' content='2014-12-29 08:57:25 EST'>"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        extracted = extract_article(story_page(wrapper="<div>{body}</div>", head=head))
+    assert extracted is not None
+    assert extracted.published == date(2014, 12, 29)
 
 
 @pytest.mark.parametrize(

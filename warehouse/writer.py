@@ -58,8 +58,8 @@ WRITER_CONFIG: dict[str, str | bool | int] = {
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 MAINTAINED_AT_KEY = "maintained_at"
 MAINTAIN_EVERY = timedelta(hours=20)  # once a night, whatever the schedule's jitter
-ORPHAN_GRACE = timedelta(days=1)
-MAINTAIN_MEMORY = "2GB"  # a shared catalog's other writers may be mid-commit
+EXPIRED_FILES_GRACE = timedelta(days=1)  # files of expired snapshots wait this long for readers
+MAINTAIN_MEMORY = "2GB"  # merging rewrites whole files: more than a batch's small cache
 FEED_STATUSES = ("ok", "unchanged", "failed")
 RUN_END_STATUSES = ("completed", "failed")
 
@@ -680,7 +680,6 @@ class Warehouse:
             raise WarehouseError(f"retention must not be negative, got {retention_days}")
         catalog = lakes.CATALOG
         cutoff = datetime.now(UTC) - timedelta(days=retention_days)
-        # merging rewrites whole files: more than a batch's small cache
         limit = self.con.execute("select current_setting('memory_limit')").fetchone()
         self.con.execute(f"set memory_limit = '{MAINTAIN_MEMORY}'")
         try:
@@ -692,7 +691,7 @@ class Warehouse:
             # files of expired snapshots wait a day (at most the retention) for readers
             # that still had such a snapshot open
             scheduled_cutoff = datetime.now(UTC) - min(timedelta(days=retention_days),
-                                                       ORPHAN_GRACE)
+                                                       EXPIRED_FILES_GRACE)
             doomed = [str(r[0]) for r in self.con.execute(
                 f"call ducklake_cleanup_old_files('{catalog}', dry_run => true, "
                 "older_than => ?)", [scheduled_cutoff]).fetchall()]

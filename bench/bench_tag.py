@@ -94,6 +94,14 @@ def _script(language: str) -> str:
     return "en" if language == "en" else "cjk"
 
 
+def _bucket_ids(features: dict[str, object], key: str) -> frozenset[int]:
+    """The bucket ids stored under `key`, each as the gap to the one before (see
+    `bench.train_tagger._deltas`)."""
+    deltas = features.get(key) or []
+    assert isinstance(deltas, list)
+    return frozenset(int(v) for v in np.cumsum(deltas)) if deltas else frozenset()
+
+
 def load_examples(corpus: Path = CORPUS) -> list[Example]:
     """Index rows joined with their committed features."""
     index = {str(r["id"]): r for p in sorted(corpus.glob("index-*.jsonl"))
@@ -102,19 +110,13 @@ def load_examples(corpus: Path = CORPUS) -> list[Example]:
     for path in sorted(corpus.glob("features-*.jsonl")):
         for f in _read_jsonl(path):
             r = index[str(f["id"])]
-            deltas = f.get("h") or []
-            assert isinstance(deltas, list)
-            ids = frozenset(int(v) for v in np.cumsum(deltas)) if deltas else frozenset()
-            a_deltas = f.get("a") or []
-            assert isinstance(a_deltas, list)
-            a_ids = frozenset(int(v) for v in np.cumsum(a_deltas)) if a_deltas else frozenset()
             x = f.get("x") or []
             assert isinstance(x, list)
             out.append(Example(
                 str(f["id"]), str(r["split"]), _script(str(r["language"])), str(r["publisher"]),
                 int(str(r["label"])), tuple(r.get("topics") or ()), bool(r.get("borderline")),
-                bool(f["both"]), tuple(float(v) for v in x), ids, str(r["language"]),
-                str(r.get("date") or "")[:4], a_ids,
+                bool(f["both"]), tuple(float(v) for v in x), _bucket_ids(f, "h"),
+                str(r["language"]), str(r.get("date") or "")[:4], _bucket_ids(f, "a"),
             ))
     return out
 

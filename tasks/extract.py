@@ -687,11 +687,8 @@ def readability_text(tree: HtmlElement) -> str:
     try:
         summary = _CleanedTreeReadability(tree).summary(html_partial=True)
         root = lxml.html.fromstring(summary) if summary and summary.strip() else None
-    except (ParserError, ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
-        logger.debug("readability found nothing: %s", exc)
-        return ""
-    except Exception:  # readability-lxml wraps its own failures in Unparseable
-        logger.debug("readability failed", exc_info=True)
+    except Exception:  # lxml's and readability's own (Unparseable) failures alike
+        logger.debug("readability found nothing", exc_info=True)
         return ""
     if root is None:
         return ""

@@ -177,10 +177,7 @@ def test_a_team_lake_on_a_postgres_catalog_ingests_and_serves_readers(
 def test_an_empty_postgres_catalog_is_no_warehouse_and_a_new_one_needs_a_data_path(
     workdir: Path, postgres: str
 ) -> None:
-    port = postgres.split("port=")[1].split()[0]
-    subprocess.run([_postgres_binary("createdb"), "-h", "127.0.0.1", "-p", port, "-U",
-                    "newswire", "empty"], check=True, capture_output=True, timeout=60)
-    empty = postgres.replace("dbname=postgres", "dbname=empty")
+    empty = fresh_catalog(postgres, "empty")
     env = {k: v for k, v in os.environ.items() if k != "NEWSWIRE_DATA_PATH"}
     for args in (["sql", "select 1"], ["info"], ["maintain"]):
         done = subprocess.run([str(NEWSWIRE), *args, "--db", empty], cwd=workdir,
@@ -198,10 +195,15 @@ def test_an_empty_postgres_catalog_is_no_warehouse_and_a_new_one_needs_a_data_pa
 # ------------------------------------------------------------ one writer of a Postgres catalog
 def fresh_catalog(postgres: str, name: str) -> str:
     """A new, empty database on the throwaway server, as `--db` names its catalog."""
-    port = postgres.split("port=")[1].split()[0]
-    subprocess.run([_postgres_binary("createdb"), "-h", "127.0.0.1", "-p", port, "-U",
-                    "newswire", name], check=True, capture_output=True, timeout=60)
+    subprocess.run([_postgres_binary("createdb"), *_client_options(postgres), name],
+                   check=True, capture_output=True, timeout=60)
     return postgres.replace("dbname=postgres", f"dbname={name}")
+
+
+def _client_options(postgres: str) -> list[str]:
+    """createdb's / psql's options for the throwaway server that `postgres` names."""
+    port = postgres.split("port=")[1].split()[0]
+    return ["-h", "127.0.0.1", "-p", port, "-U", "newswire"]
 
 
 HOLD_A_POSTGRES_WRITER = textwrap.dedent("""
@@ -247,10 +249,8 @@ def test_a_writer_whose_lock_connection_was_cut_commits_nothing_more(
     catalog = fresh_catalog(postgres, "cut_lock")
     with Warehouse.open(catalog, run_id="run-cut", data_path=str(workdir / "files")) as wh:
         wh.set_meta("before", "kept")
-        port = postgres.split("port=")[1].split()[0]
-        subprocess.run([_postgres_binary("psql"), "-h", "127.0.0.1", "-p", port, "-U",
-                        "newswire", "-d", "cut_lock", "-c",
-                        "select pg_terminate_backend(pid) from pg_stat_activity "
+        subprocess.run([_postgres_binary("psql"), *_client_options(postgres), "-d", "cut_lock",
+                        "-c", "select pg_terminate_backend(pid) from pg_stat_activity "
                         "where application_name like 'newswire run run-cut%'"],
                        check=True, capture_output=True, timeout=60)
         with pytest.raises(WarehouseError, match="lost the writer lock"):

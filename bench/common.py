@@ -137,12 +137,21 @@ class SiteProcess:
 # --------------------------------------------------------------------------- measuring a run
 @dataclass
 class TreeSampler:
-    """Poll a process and all its descendants every RSS_POLL_S: peak summed RSS, CPU seconds."""
+    """Poll a process and all its descendants every RSS_POLL_S: peak summed RSS, CPU seconds.
+
+    Private memory is RSS less its file-backed and shared pages (Linux's RssAnon): what a
+    body or a leak held by the process occupies. RSS also counts the mapped pages of shared
+    libraries, which depend on the page cache: the same code measured 350 and 407 MiB of
+    RSS in one process, the larger in a venv installed minutes before, with the same
+    private memory.
+    """
 
     pid: int
     peak_rss: int = 0
     peak_procs: int = 0
     peak_by_role: dict[str, int] = field(default_factory=dict)
+    peak_private: int = 0
+    peak_private_by_role: dict[str, int] = field(default_factory=dict)
     _cpu: dict[int, float] = field(default_factory=dict)
     _roles: dict[int, str] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -183,19 +192,23 @@ class TreeSampler:
             procs = [root, *root.children(recursive=True)]
         except psutil.Error:
             return
-        total = 0
+        total = private_total = 0
         for proc in procs:
             try:
                 with proc.oneshot():
-                    rss = proc.memory_info().rss
+                    mem = proc.memory_info()
                     times = proc.cpu_times()
                     self._cpu[proc.pid] = times.user + times.system
                     role = self._roles.get(proc.pid) or self._role(proc)
             except psutil.Error:
                 continue
+            rss, private = mem.rss, mem.rss - mem.shared
             total += rss
+            private_total += private
             self.peak_by_role[role] = max(self.peak_by_role.get(role, 0), rss)
+            self.peak_private_by_role[role] = max(self.peak_private_by_role.get(role, 0), private)
         self.peak_rss = max(self.peak_rss, total)
+        self.peak_private = max(self.peak_private, private_total)
         self.peak_procs = max(self.peak_procs, len(procs))
 
 
@@ -248,6 +261,8 @@ class RunResult:
     peak_by_role: dict[str, int] = field(default_factory=dict)
     load_before: float = 0.0
     cpu_by_role: dict[str, float] = field(default_factory=dict)
+    peak_private: int = 0
+    peak_private_by_role: dict[str, int] = field(default_factory=dict)
 
     @property
     def output(self) -> str:
@@ -283,7 +298,8 @@ def run_measured(
     out_path.unlink()
     err_path.unlink()
     return RunResult(tuple(args), proc.returncode, wall, sampler.peak_rss, sampler.cpu_s,
-                     stdout, stderr, dict(sampler.peak_by_role), load, sampler.cpu_by_role)
+                     stdout, stderr, dict(sampler.peak_by_role), load, sampler.cpu_by_role,
+                     sampler.peak_private, dict(sampler.peak_private_by_role))
 
 
 def parse_stage_seconds(text: str, label: str = STAGE_LINE) -> dict[str, float]:

@@ -45,7 +45,9 @@ def wait_http(url: str, timeout_s: float, proc: subprocess.Popen[bytes] | None =
     raise TimeoutError(f"{url} did not answer within {timeout_s} s")
 
 
-def stop_process(proc: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
+def stop_process(
+    proc: subprocess.Popen[bytes] | subprocess.Popen[str], grace_s: float = 10.0
+) -> None:
     """Terminate a process group started with start_new_session=True, then kill it."""
     if proc.poll() is not None:
         return

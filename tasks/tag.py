@@ -73,7 +73,7 @@ TOPICS: tuple[str, ...] = (
     "technology_export_controls",
     "people_tourism",
 )
-RULES_VERSION = "cj-3.4"
+RULES_VERSION = "cj-3.5"
 TAGGER_VERSION: str = f"{RULES_VERSION}+{seed_digest()}"
 RELEVANCE_THRESHOLD: float = _tag_model.model().threshold
 

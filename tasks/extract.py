@@ -8,8 +8,9 @@ One page goes through: `decode_html` (Content-Type charset, BOM, <meta>,
 then detection) → one lxml parse → metadata (title, author, original
 publication date) from the untouched tree → structural removal of page
 furniture (navigation, share bars, newsletter and related-story boxes, ads)
-→ readability-lxml on the same tree (and trafilatura's fast mode when that
-body is short; its running text that readability missed is merged in) → a
+→ readability-lxml on the same tree, with the standfirst it left in the
+article's header (and trafilatura's fast mode when that body is short; its
+running text that readability missed is merged in) → a
 line filter for promo lines that carry no tell-tale markup (patterns in
 seeds/extract_boilerplate.txt) → language and a 64-bit simhash fingerprint.
 
@@ -711,6 +712,78 @@ def readability_text(tree: HtmlElement) -> str:
     return "".join(pieces)
 
 
+LEAD_MAX_LINK_SHARE = 0.2
+"""A lead paragraph with more of its text in links than this is a teaser, not the story's."""
+_LEAD_TAGS = ("p", "h2", "h3", "h4", "div")
+_LEAD_FRAMES = frozenset({"article", "main"})
+_NOT_LEAD = frozenset({"figure", "figcaption", "a", "li", "blockquote", "p", "h2", "h3", "h4"})
+_BLOCK_CHILDREN = "p|div|ul|ol|table|h2|h3|h4|blockquote|figure"
+_START_TAGS = ("div", "td", "li", "blockquote", "h2", "h3", "pre")
+
+
+def article_leads(tree: HtmlElement, body: Sequence[str]) -> list[str]:
+    """Running text at the head of the article that readability left out: a standfirst, a summary.
+
+    readability keeps its best-scored block and the like siblings; a standfirst set in the
+    article's header, beside the headline and byline, scores too little to be kept, and
+    readability drops headers. Taken back: blocks of running text that come before the
+    body's first paragraph inside the same <article> or <main>, and are not in a figure, a
+    link, a list or a quote, hidden, or mostly links.
+    """
+    first = next((line for line in body if _is_prose(line)), None)
+    if first is None:
+        return []
+    start = _block_reading(tree, first)
+    if start is None:
+        return []
+    frame = next((el for el in start.iterancestors() if el.tag in _LEAD_FRAMES), None)
+    if frame is None:
+        return []
+    known = {_fold(line) for line in body}
+    holds_start = set(start.iterancestors())
+    leads: list[str] = []
+    kept: list[str] = []
+    for el in frame.iter(*_LEAD_TAGS):
+        if el is start:
+            break
+        if el in holds_start or el.xpath(_BLOCK_CHILDREN) or _outside_lead(el, frame):
+            continue
+        text = " ".join(el.text_content().split())
+        if not _is_prose(text) or _fold(text) in known:
+            continue
+        if sum(len(a.text_content()) for a in el.iter("a")) > LEAD_MAX_LINK_SHARE * len(text):
+            continue
+        key = _fold(text)
+        if any(key in lead or lead in key for lead in kept):
+            continue  # a kicker and its standfirst in one block, then the standfirst alone
+        kept.append(key)
+        leads.append(text)
+    return leads
+
+
+def _block_reading(tree: HtmlElement, line: str) -> HtmlElement | None:
+    """The first block whose text is the line (folded): paragraphs first, then other blocks."""
+    key = _fold(line)
+    for tags in (("p",), _START_TAGS):
+        for el in tree.iter(*tags):
+            text = el.text_content()
+            if len(text) >= len(line) and _fold(text) == key:
+                return el
+    return None
+
+
+def _outside_lead(el: HtmlElement, frame: HtmlElement) -> bool:
+    """True when the block is hidden, or sits in a figure, link, list, quote or paragraph."""
+    for node in (el, *el.iterancestors()):
+        if node is frame:
+            return False
+        if node is not el and node.tag in _NOT_LEAD:
+            return True
+        if node.get("hidden") is not None or _HIDDEN_STYLE.search(node.get("style") or ""):
+            return True
+    return False
+
+
 def _table_text(table: HtmlElement) -> str:
     """A data table as trafilatura writes it: a line per row, "| cell | cell |"."""
     rows = []
@@ -769,6 +842,7 @@ def extract_article(html: str, url: str | None = None) -> Extracted | None:
     published = _publication_date(tree, meta.url)
     _drop_non_text(tree)
     lines, method = _text_lines(readability_text(tree), title), READABILITY
+    lines = _text_lines("\n".join(article_leads(tree, lines)), title) + lines
     if _needs_second_pass(lines, _paragraph_chars(tree)):
         tuned = _document_lines(_bare_extraction(tree, url, fast=True), title)
         lines, method = _combine(lines, tuned)

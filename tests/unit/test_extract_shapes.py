@@ -275,3 +275,28 @@ def test_a_lead_printed_twice_in_a_row_is_kept_once() -> None:
     story = "".join(f"<p>{escape(p)}</p>" for p in [STORY[0], *STORY])
     result = extracted(page(f"<article>{story}</article>", title="Night train returns"))
     assert result.text.split("\n") == STORY
+
+
+STANDFIRST = (
+    "The overnight service to the coast runs again from June, four years after the last "
+    "sleeper carriages were sold abroad."
+)
+
+
+def standfirst_page() -> str:
+    story = "".join(f"<p>{escape(p)}</p>" for p in STORY)
+    return page(
+        "<article><header><p class='kicker'>Rail</p>"
+        f"<p class='summary'>{escape(STANDFIRST)}</p>"
+        "<p class='byline'>By Ana Ruiz, transport reporter</p></header>"
+        f"<div class='text'>{story}</div></article>",
+        title="Night train returns",
+    )
+
+
+def test_a_standfirst_in_the_article_header_leads_the_body() -> None:
+    # readability keeps the story's block and drops the header the standfirst sits in
+    # (beside the kicker and byline); the standfirst is the story's first paragraph
+    result = extracted(standfirst_page())
+    assert result.text.split("\n") == [STANDFIRST, *STORY]
+    assert result.extraction_method == READABILITY

@@ -992,12 +992,14 @@ def _fallback_document(html: str, url: str | None) -> Document | None:
 
 
 def _drop_non_text(tree: HtmlElement) -> None:
-    """Drop scripts, styles and the <head> once metadata and date are read.
+    """Drop scripts, styles, the <head> and picture captions once metadata and date are read.
 
-    Neither readability nor trafilatura's fast mode need them, and both would copy and
-    clean them for nothing.
+    Neither readability nor trafilatura's fast mode need the first three, and both would
+    copy and clean them for nothing. A <figcaption> describes a picture and credits its
+    photographer ("© Agency / Name"); it is not the story's text, and trafilatura leaves
+    it out, but readability keeps the captions inside the block it picks.
     """
-    for node in list(tree.iter(*_NEVER_TEXT_TAGS, "head")):
+    for node in list(tree.iter(*_NEVER_TEXT_TAGS, "head", "figcaption")):
         node.drop_tree()
 
 

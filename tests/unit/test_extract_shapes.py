@@ -300,3 +300,15 @@ def test_a_standfirst_in_the_article_header_leads_the_body() -> None:
     result = extracted(standfirst_page())
     assert result.text.split("\n") == [STANDFIRST, *STORY]
     assert result.extraction_method == READABILITY
+
+
+def test_picture_captions_inside_the_story_are_not_body() -> None:
+    # readability keeps the figures inside the block it picks, captions and credits too
+    caption = "The new sleeper carriages wait at the depot before their first run on Friday."
+    figure = (f"<figure><img src='/p/train.jpg' alt=''><figcaption><p>{escape(caption)}</p>"
+              "<p>© Rail Photo Agency / Jo Berg</p></figcaption></figure>")  # fmt: skip
+    blocks = [f"<p>{escape(p)}</p>" for p in STORY]
+    blocks.insert(2, figure)
+    result = extracted(page(f"<article>{''.join(blocks)}</article>", title="Night train returns"))
+    assert result.text.split("\n") == STORY
+    assert "Rail Photo Agency" not in result.text

@@ -652,6 +652,9 @@ def _with_cjk_bigrams(words: list[str]) -> list[str]:
 # readability-lxml logs a traceback for every page it cannot score; that is an empty
 # result here (the other paths still run), not an error worth a line in a nightly log
 logging.getLogger("readability.readability").setLevel(logging.CRITICAL)
+LIST_MAX_LINK_SHARE = 0.99
+"""A list with less of its text in links than this is kept in readability's body (see
+`_CleanedTreeReadability.get_preserved_elements`); one all of links is left to readability."""
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _TEXT_BLOCKS = frozenset((
     "p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "td", "th", "tr", "br", "pre",
@@ -681,6 +684,22 @@ class _CleanedTreeReadability(ReadabilityDocument):  # type: ignore[misc]
             ):
                 el.drop_tree()
         return doc
+
+    def get_preserved_elements(self, node: HtmlElement) -> dict[HtmlElement, bool]:
+        """readability's own keepers (a table of contents, a quote's lead), and lists with text.
+
+        readability drops a list when a fifth of its text is links, as navigation; the
+        page's furniture is gone by now (`remove_boilerplate`), and a list left in the
+        block readability picks that holds text besides its links (a post's list of
+        items, each naming and linking its source) is the story's. A list of nothing but
+        links (headlines) is still readability's to judge. readability-lxml 0.9 asks
+        for these in `sanitize`; older releases do not.
+        """
+        allowed: dict[HtmlElement, bool] = super().get_preserved_elements(node)
+        for el in node.iter("ul"):
+            if el not in allowed and self.get_link_density(el) < LIST_MAX_LINK_SHARE:
+                allowed[el] = True
+        return allowed
 
 
 def readability_text(tree: HtmlElement) -> str:

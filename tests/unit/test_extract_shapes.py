@@ -312,3 +312,25 @@ def test_picture_captions_inside_the_story_are_not_body() -> None:
     result = extracted(page(f"<article>{''.join(blocks)}</article>", title="Night train returns"))
     assert result.text.split("\n") == STORY
     assert "Rail Photo Agency" not in result.text
+
+
+SOURCES = [
+    ("Timetable for the summer season", "the operator's draft, with stops and times"),
+    ("Carriage plans", "drawings of the refitted sleeper cabins"),
+    ("Fare table", "prices for seats, couchettes and cabins"),
+]
+
+
+def test_a_list_of_linked_items_with_their_own_text_stays_in_the_story() -> None:
+    # readability drops a list when over a fifth of its text is links (navigation, to it);
+    # this one sits in the story, each item a linked name and a plain description
+    items = "".join(f"<li><a href='/doc/{i}'>{escape(name)}</a>: {escape(note)}</li>"
+                    for i, (name, note) in enumerate(SOURCES))  # fmt: skip
+    blocks = [f"<p>{escape(p)}</p>" for p in STORY]
+    blocks.insert(2, f"<ul>{items}</ul>")
+    result = extracted(page(f"<article>{''.join(blocks)}</article>", title="Night train returns"))
+    for name, note in SOURCES:
+        assert f"{name}: {note}" in result.text
+    assert result.text.index(STORY[1]) < result.text.index(SOURCES[0][0]) < result.text.index(
+        STORY[2]
+    )

@@ -935,23 +935,28 @@ def _combine(primary: list[str], tuned: list[str]) -> tuple[list[str], str]:
 
 
 def merge_lines(primary: Sequence[str], extra: Sequence[str]) -> list[str]:
-    """`primary`'s lines, with the prose lines of `extra` it lacks put where `extra` has them.
+    """`primary`'s lines, with the running text of `extra` it lacks put where `extra` has it.
 
     Lines are compared folded (case and spacing); the two lists are aligned on the lines
-    they share, so a paragraph only `extra` found lands between the same neighbours. Only
-    running text is taken over: a label, link or caption only one extractor kept is more
-    often furniture than story.
+    they share, so a paragraph only `extra` found lands between the same neighbours. Taken
+    over: prose lines, and any line but a list item in a gap between lines both share (a
+    subheading or a short paragraph inside the story). A label, link or caption only one
+    extractor kept before or after the shared story is more often furniture than story.
     """
     keys = [_fold(line) for line in primary]
     known = set(keys)
     matcher = difflib.SequenceMatcher(None, keys, [_fold(line) for line in extra], autojunk=False)
+    opcodes = matcher.get_opcodes()
     merged: list[str] = []
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+    for at, (op, i1, i2, j1, j2) in enumerate(opcodes):
         merged.extend(primary[i1:i2])
-        if op != "equal":
-            merged.extend(
-                line for line in extra[j1:j2] if _fold(line) not in known and _is_prose(line)
-            )
+        if op == "equal":
+            continue
+        inside = 0 < at < len(opcodes) - 1  # opcodes alternate: shared lines on both sides
+        merged.extend(
+            line for line in extra[j1:j2] if _fold(line) not in known
+            and (_is_prose(line) or (inside and not _LIST_ITEM.match(line)))
+        )  # fmt: skip
     return merged
 
 

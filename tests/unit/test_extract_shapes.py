@@ -334,3 +334,16 @@ def test_a_list_of_linked_items_with_their_own_text_stays_in_the_story() -> None
     assert result.text.index(STORY[1]) < result.text.index(SOURCES[0][0]) < result.text.index(
         STORY[2]
     )
+
+
+def test_a_subheading_only_the_tuned_pass_keeps_is_merged_where_it_stands() -> None:
+    # readability drops a subheading whose words are mostly tag links; the body is short,
+    # so the tuned pass runs, and its subheading between two shared paragraphs is the story's
+    heading = ("<h3><a href='/tag/sleepers'>What</a> <a href='/tag/fares'>changes</a>"
+               " for passengers</h3>")  # fmt: skip
+    story = [f"<p>{escape(p)}</p>" for p in STORY]
+    html = page(f"<div class='post'>{''.join(story[:2])}{heading}{''.join(story[2:])}</div>",
+                title="Night train returns")  # fmt: skip
+    result = extracted(html)
+    assert result.text.split("\n") == [*STORY[:2], "What changes for passengers", *STORY[2:]]
+    assert result.extraction_method == MERGED

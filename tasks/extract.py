@@ -8,8 +8,9 @@ One page goes through: `decode_html` (Content-Type charset, BOM, <meta>,
 then detection) → one lxml parse → metadata (title, author, original
 publication date) from the untouched tree → structural removal of page
 furniture (navigation, share bars, newsletter and related-story boxes, ads)
-→ readability-lxml on the same tree (and trafilatura's fast mode when that
-body is short; its running text that readability missed is merged in) → a
+→ readability-lxml on the same tree, with the standfirst it left in the
+article's header (and trafilatura's fast mode when that body is short; its
+running text that readability missed is merged in) → a
 line filter for promo lines that carry no tell-tale markup (patterns in
 seeds/extract_boilerplate.txt) → language and a 64-bit simhash fingerprint.
 
@@ -651,6 +652,9 @@ def _with_cjk_bigrams(words: list[str]) -> list[str]:
 # readability-lxml logs a traceback for every page it cannot score; that is an empty
 # result here (the other paths still run), not an error worth a line in a nightly log
 logging.getLogger("readability.readability").setLevel(logging.CRITICAL)
+LIST_MAX_LINK_SHARE = 0.99
+"""A list with less of its text in links than this is kept in readability's body (see
+`_CleanedTreeReadability.get_preserved_elements`); one all of links is left to readability."""
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _TEXT_BLOCKS = frozenset((
     "p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "td", "th", "tr", "br", "pre",
@@ -681,6 +685,22 @@ class _CleanedTreeReadability(ReadabilityDocument):  # type: ignore[misc]
                 el.drop_tree()
         return doc
 
+    def get_preserved_elements(self, node: HtmlElement) -> dict[HtmlElement, bool]:
+        """readability's own keepers (a table of contents, a quote's lead), and lists with text.
+
+        readability drops a list when a fifth of its text is links, as navigation; the
+        page's furniture is gone by now (`remove_boilerplate`), and a list left in the
+        block readability picks that holds text besides its links (a post's list of
+        items, each naming and linking its source) is the story's. A list of nothing but
+        links (headlines) is still readability's to judge. readability-lxml 0.9 asks
+        for these in `sanitize`; older releases do not.
+        """
+        allowed: dict[HtmlElement, bool] = super().get_preserved_elements(node)
+        for el in node.iter("ul"):
+            if el not in allowed and self.get_link_density(el) < LIST_MAX_LINK_SHARE:
+                allowed[el] = True
+        return allowed
+
 
 def readability_text(tree: HtmlElement) -> str:
     """readability-lxml's article text of the (cleaned) tree, a line per block; "" if none."""
@@ -709,6 +729,78 @@ def readability_text(tree: HtmlElement) -> str:
         if el.tail and el is not root:
             pieces.append(el.tail)
     return "".join(pieces)
+
+
+LEAD_MAX_LINK_SHARE = 0.2
+"""A lead paragraph with more of its text in links than this is a teaser, not the story's."""
+_LEAD_TAGS = ("p", "h2", "h3", "h4", "div")
+_LEAD_FRAMES = frozenset({"article", "main"})
+_NOT_LEAD = frozenset({"figure", "figcaption", "a", "li", "blockquote", "p", "h2", "h3", "h4"})
+_BLOCK_CHILDREN = "p|div|ul|ol|table|h2|h3|h4|blockquote|figure"
+_START_TAGS = ("div", "td", "li", "blockquote", "h2", "h3", "pre")
+
+
+def article_leads(tree: HtmlElement, body: Sequence[str]) -> list[str]:
+    """Running text at the head of the article that readability left out: a standfirst, a summary.
+
+    readability keeps its best-scored block and the like siblings; a standfirst set in the
+    article's header, beside the headline and byline, scores too little to be kept, and
+    readability drops headers. Taken back: blocks of running text that come before the
+    body's first paragraph inside the same <article> or <main>, and are not in a figure, a
+    link, a list or a quote, hidden, or mostly links.
+    """
+    first = next((line for line in body if _is_prose(line)), None)
+    if first is None:
+        return []
+    start = _block_reading(tree, first)
+    if start is None:
+        return []
+    frame = next((el for el in start.iterancestors() if el.tag in _LEAD_FRAMES), None)
+    if frame is None:
+        return []
+    known = {_fold(line) for line in body}
+    holds_start = set(start.iterancestors())
+    leads: list[str] = []
+    kept: list[str] = []
+    for el in frame.iter(*_LEAD_TAGS):
+        if el is start:
+            break
+        if el in holds_start or el.xpath(_BLOCK_CHILDREN) or _outside_lead(el, frame):
+            continue
+        text = " ".join(el.text_content().split())
+        if not _is_prose(text) or _fold(text) in known:
+            continue
+        if sum(len(a.text_content()) for a in el.iter("a")) > LEAD_MAX_LINK_SHARE * len(text):
+            continue
+        key = _fold(text)
+        if any(key in lead or lead in key for lead in kept):
+            continue  # a kicker and its standfirst in one block, then the standfirst alone
+        kept.append(key)
+        leads.append(text)
+    return leads
+
+
+def _block_reading(tree: HtmlElement, line: str) -> HtmlElement | None:
+    """The first block whose text is the line (folded): paragraphs first, then other blocks."""
+    key = _fold(line)
+    for tags in (("p",), _START_TAGS):
+        for el in tree.iter(*tags):
+            text = el.text_content()
+            if len(text) >= len(line) and _fold(text) == key:
+                return el
+    return None
+
+
+def _outside_lead(el: HtmlElement, frame: HtmlElement) -> bool:
+    """True when the block is hidden, or sits in a figure, link, list, quote or paragraph."""
+    for node in (el, *el.iterancestors()):
+        if node is frame:
+            return False
+        if node is not el and node.tag in _NOT_LEAD:
+            return True
+        if node.get("hidden") is not None or _HIDDEN_STYLE.search(node.get("style") or ""):
+            return True
+    return False
 
 
 def _table_text(table: HtmlElement) -> str:
@@ -769,6 +861,7 @@ def extract_article(html: str, url: str | None = None) -> Extracted | None:
     published = _publication_date(tree, meta.url)
     _drop_non_text(tree)
     lines, method = _text_lines(readability_text(tree), title), READABILITY
+    lines = _text_lines("\n".join(article_leads(tree, lines)), title) + lines
     if _needs_second_pass(lines, _paragraph_chars(tree)):
         tuned = _document_lines(_bare_extraction(tree, url, fast=True), title)
         lines, method = _combine(lines, tuned)
@@ -842,23 +935,28 @@ def _combine(primary: list[str], tuned: list[str]) -> tuple[list[str], str]:
 
 
 def merge_lines(primary: Sequence[str], extra: Sequence[str]) -> list[str]:
-    """`primary`'s lines, with the prose lines of `extra` it lacks put where `extra` has them.
+    """`primary`'s lines, with the running text of `extra` it lacks put where `extra` has it.
 
     Lines are compared folded (case and spacing); the two lists are aligned on the lines
-    they share, so a paragraph only `extra` found lands between the same neighbours. Only
-    running text is taken over: a label, link or caption only one extractor kept is more
-    often furniture than story.
+    they share, so a paragraph only `extra` found lands between the same neighbours. Taken
+    over: prose lines, and any line but a list item in a gap between lines both share (a
+    subheading or a short paragraph inside the story). A label, link or caption only one
+    extractor kept before or after the shared story is more often furniture than story.
     """
     keys = [_fold(line) for line in primary]
     known = set(keys)
     matcher = difflib.SequenceMatcher(None, keys, [_fold(line) for line in extra], autojunk=False)
+    opcodes = matcher.get_opcodes()
     merged: list[str] = []
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+    for at, (op, i1, i2, j1, j2) in enumerate(opcodes):
         merged.extend(primary[i1:i2])
-        if op != "equal":
-            merged.extend(
-                line for line in extra[j1:j2] if _fold(line) not in known and _is_prose(line)
-            )
+        if op == "equal":
+            continue
+        inside = 0 < at < len(opcodes) - 1  # opcodes alternate: shared lines on both sides
+        merged.extend(
+            line for line in extra[j1:j2] if _fold(line) not in known
+            and (_is_prose(line) or (inside and not _LIST_ITEM.match(line)))
+        )  # fmt: skip
     return merged
 
 
@@ -918,12 +1016,14 @@ def _fallback_document(html: str, url: str | None) -> Document | None:
 
 
 def _drop_non_text(tree: HtmlElement) -> None:
-    """Drop scripts, styles and the <head> once metadata and date are read.
+    """Drop scripts, styles, the <head> and picture captions once metadata and date are read.
 
-    Neither readability nor trafilatura's fast mode need them, and both would copy and
-    clean them for nothing.
+    Neither readability nor trafilatura's fast mode need the first three, and both would
+    copy and clean them for nothing. A <figcaption> describes a picture and credits its
+    photographer ("© Agency / Name"); it is not the story's text, and trafilatura leaves
+    it out, but readability keeps the captions inside the block it picks.
     """
-    for node in list(tree.iter(*_NEVER_TEXT_TAGS, "head")):
+    for node in list(tree.iter(*_NEVER_TEXT_TAGS, "head", "figcaption")):
         node.drop_tree()
 
 

@@ -275,3 +275,75 @@ def test_a_lead_printed_twice_in_a_row_is_kept_once() -> None:
     story = "".join(f"<p>{escape(p)}</p>" for p in [STORY[0], *STORY])
     result = extracted(page(f"<article>{story}</article>", title="Night train returns"))
     assert result.text.split("\n") == STORY
+
+
+STANDFIRST = (
+    "The overnight service to the coast runs again from June, four years after the last "
+    "sleeper carriages were sold abroad."
+)
+
+
+def standfirst_page() -> str:
+    story = "".join(f"<p>{escape(p)}</p>" for p in STORY)
+    return page(
+        "<article><header><p class='kicker'>Rail</p>"
+        f"<p class='summary'>{escape(STANDFIRST)}</p>"
+        "<p class='byline'>By Ana Ruiz, transport reporter</p></header>"
+        f"<div class='text'>{story}</div></article>",
+        title="Night train returns",
+    )
+
+
+def test_a_standfirst_in_the_article_header_leads_the_body() -> None:
+    # readability keeps the story's block and drops the header the standfirst sits in
+    # (beside the kicker and byline); the standfirst is the story's first paragraph
+    result = extracted(standfirst_page())
+    assert result.text.split("\n") == [STANDFIRST, *STORY]
+    assert result.extraction_method == READABILITY
+
+
+def test_picture_captions_inside_the_story_are_not_body() -> None:
+    # readability keeps the figures inside the block it picks, captions and credits too
+    caption = "The new sleeper carriages wait at the depot before their first run on Friday."
+    figure = (f"<figure><img src='/p/train.jpg' alt=''><figcaption><p>{escape(caption)}</p>"
+              "<p>© Rail Photo Agency / Jo Berg</p></figcaption></figure>")  # fmt: skip
+    blocks = [f"<p>{escape(p)}</p>" for p in STORY]
+    blocks.insert(2, figure)
+    result = extracted(page(f"<article>{''.join(blocks)}</article>", title="Night train returns"))
+    assert result.text.split("\n") == STORY
+    assert "Rail Photo Agency" not in result.text
+
+
+SOURCES = [
+    ("Timetable for the summer season", "the operator's draft, with stops and times"),
+    ("Carriage plans", "drawings of the refitted sleeper cabins"),
+    ("Fare table", "prices for seats, couchettes and cabins"),
+]
+
+
+def test_a_list_of_linked_items_with_their_own_text_stays_in_the_story() -> None:
+    # readability drops a list when over a fifth of its text is links (navigation, to it);
+    # this one sits in the story, each item a linked name and a plain description
+    items = "".join(f"<li><a href='/doc/{i}'>{escape(name)}</a>: {escape(note)}</li>"
+                    for i, (name, note) in enumerate(SOURCES))  # fmt: skip
+    blocks = [f"<p>{escape(p)}</p>" for p in STORY]
+    blocks.insert(2, f"<ul>{items}</ul>")
+    result = extracted(page(f"<article>{''.join(blocks)}</article>", title="Night train returns"))
+    for name, note in SOURCES:
+        assert f"{name}: {note}" in result.text
+    assert result.text.index(STORY[1]) < result.text.index(SOURCES[0][0]) < result.text.index(
+        STORY[2]
+    )
+
+
+def test_a_subheading_only_the_tuned_pass_keeps_is_merged_where_it_stands() -> None:
+    # readability drops a subheading whose words are mostly tag links; the body is short,
+    # so the tuned pass runs, and its subheading between two shared paragraphs is the story's
+    heading = ("<h3><a href='/tag/sleepers'>What</a> <a href='/tag/fares'>changes</a>"
+               " for passengers</h3>")  # fmt: skip
+    story = [f"<p>{escape(p)}</p>" for p in STORY]
+    html = page(f"<div class='post'>{''.join(story[:2])}{heading}{''.join(story[2:])}</div>",
+                title="Night train returns")  # fmt: skip
+    result = extracted(html)
+    assert result.text.split("\n") == [*STORY[:2], "What changes for passengers", *STORY[2:]]
+    assert result.extraction_method == MERGED

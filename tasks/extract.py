@@ -656,6 +656,13 @@ LIST_MAX_LINK_SHARE = 0.99
 """A list with less of its text in links than this is kept in readability's body (see
 `_CleanedTreeReadability.get_preserved_elements`); one all of links is left to readability."""
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+
+
+def _not_shown(el: HtmlElement) -> bool:
+    """True when a browser would not show the element: `hidden`, or a hiding inline style."""
+    return el.get("hidden") is not None or bool(_HIDDEN_STYLE.search(el.get("style") or ""))
+
+
 _TEXT_BLOCKS = frozenset((
     "p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "td", "th", "tr", "br", "pre",
     "blockquote", "section", "article", "ul", "ol", "dl", "dd", "dt", "figcaption",
@@ -679,9 +686,7 @@ class _CleanedTreeReadability(ReadabilityDocument):  # type: ignore[misc]
         # and a comment has none (it raises, and the page would get no body from here)
         etree.strip_elements(doc, etree.Comment, etree.ProcessingInstruction, with_tail=False)
         for el in doc.xpath("//*[@hidden] | //*[@style]"):
-            if el.getparent() is not None and (
-                el.get("hidden") is not None or _HIDDEN_STYLE.search(el.get("style") or "")
-            ):
+            if el.getparent() is not None and _not_shown(el):
                 el.drop_tree()
         return doc
 
@@ -768,11 +773,11 @@ def article_leads(tree: HtmlElement, body: Sequence[str]) -> list[str]:
         if el in holds_start or el.xpath(_BLOCK_CHILDREN) or _outside_lead(el, frame):
             continue
         text = " ".join(el.text_content().split())
-        if not _is_prose(text) or _fold(text) in known:
+        key = _fold(text)
+        if not _is_prose(text) or key in known:
             continue
         if sum(len(a.text_content()) for a in el.iter("a")) > LEAD_MAX_LINK_SHARE * len(text):
             continue
-        key = _fold(text)
         if any(key in lead or lead in key for lead in kept):
             continue  # a kicker and its standfirst in one block, then the standfirst alone
         kept.append(key)
@@ -798,7 +803,7 @@ def _outside_lead(el: HtmlElement, frame: HtmlElement) -> bool:
             return False
         if node is not el and node.tag in _NOT_LEAD:
             return True
-        if node.get("hidden") is not None or _HIDDEN_STYLE.search(node.get("style") or ""):
+        if _not_shown(node):
             return True
     return False
 

@@ -63,9 +63,9 @@ def problem(r: dict[str, object]) -> str | None:
         return f"language {lang!r}"
     if not DATE.match(str(r["date"])):
         return f"date {r['date']!r}"
-    if REFUSED_HOSTS.search(_host(url)):
-        return f"refused host {_host(url)}"
     host, year = _host(url), _year(r)
+    if REFUSED_HOSTS.search(host):
+        return f"refused host {host}"
     if ("reuters" in host or "bloomberg" in host) and 2006 <= year <= 2013:
         return "Reuters/Bloomberg 2006-2013 (reserved)"
     if "reuters" in host and year == 1987:
